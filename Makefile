@@ -1,0 +1,114 @@
+# Two commands on a fresh machine:  make demo   and   make test
+# Everything lives inside the project: .venv, airflow_home/, data/.
+
+SHELL := /bin/bash
+ROOT := $(CURDIR)
+PYTHON ?= python3
+VENV := $(ROOT)/.venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+export PYTHONPATH := $(ROOT)
+export AIRFLOW_HOME := $(ROOT)/airflow_home
+export AIRFLOW__CORE__DAGS_FOLDER := $(ROOT)/dags
+export AIRFLOW__CORE__PLUGINS_FOLDER := $(ROOT)/plugins
+export AIRFLOW__CORE__LOAD_EXAMPLES := False
+export AIRFLOW__CORE__PARALLELISM := 4
+export AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG := 4
+export AIRFLOW__CORE__EXECUTOR := LocalExecutor
+export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS := admin:admin
+export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE := $(ROOT)/airflow_home/passwords.json
+export AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL := 30
+export AIRFLOW__LOGGING__LOGGING_LEVEL := INFO
+export PROJECT_DATA_DIR := $(ROOT)/data
+export WAREHOUSE_URL ?= sqlite:///$(ROOT)/data/warehouse.db
+export AIRFLOW_CONN_WAREHOUSE_DEFAULT ?= {"conn_type": "generic", "extra": {"sqlalchemy_url": "$(WAREHOUSE_URL)"}}
+export FORTNOX_PACER_DIR := $(ROOT)/data/pacer
+SANDBOX_PORT ?= 8710
+export SANDBOX_PORT
+
+.PHONY: help venv demo test lint format typecheck airflow-init migrate airflow airflow-stop \
+	sandbox bench clean compose-config
+
+help:
+	@echo "make demo    - set up .venv, Airflow home, sandbox; run the pipeline end to end"
+	@echo "make test    - lint, type-check and run the test suite"
+	@echo "make airflow - start Airflow (standalone) with the project's DAGs; make airflow-stop"
+	@echo "make sandbox - run the local Fortnox sandbox in the foreground"
+	@echo "make migrate - apply the warehouse migrations (WAREHOUSE_URL)"
+	@echo "make bench   - run the benchmarks and record bench/RESULTS.md"
+
+$(STAMP): requirements.txt constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check uv==0.13.8
+	$(VENV)/bin/uv pip install --quiet --python $(PY) -r requirements.txt -c constraints.txt
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+# Secrets are generated per machine, kept out of git, never printed.
+$(AIRFLOW_HOME)/secrets.env: | $(STAMP)
+	mkdir -p $(AIRFLOW_HOME)
+	$(PY) scripts/make_secrets.py $@
+
+$(AIRFLOW_HOME)/.db-migrated: $(STAMP) | $(AIRFLOW_HOME)/secrets.env
+	mkdir -p $(AIRFLOW_HOME) data
+	test -f $(AIRFLOW_HOME)/passwords.json || echo '{"admin": "admin"}' > $(AIRFLOW_HOME)/passwords.json
+	$(VENV)/bin/airflow db migrate > $(AIRFLOW_HOME)/db-migrate.log 2>&1 || (tail -20 $(AIRFLOW_HOME)/db-migrate.log; exit 1)
+	touch $@
+
+airflow-init: $(AIRFLOW_HOME)/.db-migrated
+
+migrate: $(STAMP)
+	mkdir -p data
+	$(PY) -m include.warehouse migrate --url "$(WAREHOUSE_URL)"
+
+demo: airflow-init
+	set -a; source $(AIRFLOW_HOME)/secrets.env; set +a; $(PY) scripts/demo.py
+
+test: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	scripts/run_tests.sh
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+# Standalone Airflow (UI on http://127.0.0.1:8080, user admin/admin) in its own process
+# group, so that airflow-stop ends it and every child.
+airflow: airflow-init
+	@if [ -f $(AIRFLOW_HOME)/standalone.pid ] && kill -0 -$$(cat $(AIRFLOW_HOME)/standalone.pid) 2>/dev/null; then \
+		echo "Airflow already running (pgid $$(cat $(AIRFLOW_HOME)/standalone.pid))"; exit 0; fi
+	set -a; source $(AIRFLOW_HOME)/secrets.env; set +a; \
+	setsid $(VENV)/bin/airflow standalone > $(AIRFLOW_HOME)/standalone.log 2>&1 < /dev/null & \
+	echo $$! > $(AIRFLOW_HOME)/standalone.pid
+	@echo "Airflow starting: http://127.0.0.1:8080 (admin/admin); log: airflow_home/standalone.log; stop: make airflow-stop"
+
+airflow-stop:
+	@if [ -f $(AIRFLOW_HOME)/standalone.pid ]; then \
+		kill -TERM -$$(cat $(AIRFLOW_HOME)/standalone.pid) 2>/dev/null || true; \
+		sleep 3; kill -KILL -$$(cat $(AIRFLOW_HOME)/standalone.pid) 2>/dev/null || true; \
+		rm -f $(AIRFLOW_HOME)/standalone.pid; echo "Airflow stopped"; \
+	else echo "Airflow is not running"; fi
+
+sandbox: $(STAMP) | $(AIRFLOW_HOME)/secrets.env
+	set -a; source $(AIRFLOW_HOME)/secrets.env; set +a; \
+	$(PY) -m include.fortnox_sandbox --port $(SANDBOX_PORT) --companies 3 --seed 2026
+
+bench: $(STAMP)
+	$(PY) bench/run_all.py
+
+compose-config:
+	$(PY) scripts/check_compose.py docker-compose.yml
+
+clean:
+	rm -rf $(AIRFLOW_HOME) data bench/out

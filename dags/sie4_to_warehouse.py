@@ -1,0 +1,130 @@
+"""
+### SIE 4 to warehouse
+
+Loads SIE files into the warehouse, one mapped task per file so that one bad file does not
+stop the others. Sources:
+
+1. **Fortnox landing zone**: runs when `fortnox_extract` announces an extract through the
+   `fortnox_landing` asset; the event names the company, fiscal year, extract id and path.
+2. **Inbox** (`data/inbox/`): SIE files a person drops there, exported from any accounting
+   program; checked every 15 minutes. A loaded file moves to `processed/`; a rejected one
+   to `failed/` with `<name>.errors.txt` listing every error with its line number.
+3. **Manual run**: give `file_path` to load one file from anywhere (it is not moved).
+
+Each load replaces one (company, fiscal year) partition in one transaction; loading the same
+extract again changes nothing. Every loaded partition emits a `warehouse_books` asset event.
+All tasks are safe to rerun from the UI.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.sdk import (
+    AssetOrTimeSchedule,
+    CronTriggerTimetable,
+    Param,
+    TriggerRule,
+    dag,
+    get_current_context,
+    task,
+)
+from pipeline.assets import FORTNOX_LANDING, WAREHOUSE_BOOKS
+
+
+@dag(
+    dag_id="sie4_to_warehouse",
+    doc_md=__doc__,
+    schedule=AssetOrTimeSchedule(
+        timetable=CronTriggerTimetable("*/15 * * * *", timezone="UTC"),
+        assets=FORTNOX_LANDING,
+    ),
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    default_args={"owner": "data-platform", "retries": 2, "retry_delay": timedelta(minutes=1)},
+    tags=["sie4", "warehouse", "load"],
+    params={
+        "file_path": Param(
+            None, type=["null", "string"], description="Load only this SIE file (manual runs)."
+        ),
+        "company": Param(
+            None,
+            type=["null", "string"],
+            description="Only landing extracts of this Fortnox tenant id (default: all).",
+        ),
+        "fiscal_year": Param(
+            None,
+            type=["null", "integer"],
+            description="Only landing extracts of the fiscal year starting in this year.",
+        ),
+        "lenient": Param(
+            False, type="boolean", description="Load files with tolerable defects, with warnings."
+        ),
+        "include_inbox": Param(True, type="boolean", description="Also load the inbox folder."),
+    },
+)
+def sie4_to_warehouse() -> None:
+    @task
+    def ensure_warehouse_schema() -> str:
+        from include.warehouse.migrate import migrate
+        from pipeline.warehouse import warehouse_url
+
+        return migrate(warehouse_url())
+
+    @task
+    def collect_files(params: dict, triggering_asset_events=None) -> list[dict]:  # type: ignore[no-untyped-def]
+        from include.ingest.work import collect_work
+        from include.settings import data_dir
+
+        events = [e.extra for e in (triggering_asset_events or {}).get(FORTNOX_LANDING, [])]
+        events = [
+            e
+            for e in events
+            if (not params["company"] or e.get("company") == params["company"])
+            and (not params["fiscal_year"] or e["fiscal_year_start"][:4] == str(params["fiscal_year"]))
+        ]
+        return collect_work(
+            data_dir(),
+            file_path=params["file_path"],
+            landing_events=events,
+            include_inbox=params["include_inbox"],
+        )
+
+    @task(outlets=[WAREHOUSE_BOOKS], map_index_template="{{ work_label }}")
+    def load_file(item: dict, params: dict) -> dict:
+        from dataclasses import asdict
+
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from include.ingest.work import RejectedFile, label, run_work_item
+        from include.settings import data_dir
+        from pipeline.warehouse import warehouse_url
+
+        context = get_current_context()
+        context["work_label"] = label(item)  # type: ignore[typeddict-unknown-key]
+        try:
+            result = run_work_item(item, data_dir(), warehouse_url(), lenient=params["lenient"])
+        except RejectedFile as rejected:
+            raise AirflowFailException(str(rejected)) from rejected  # no retry for a bad file
+        if result.partition:  # "changed" lets consumers skip an unchanged partition
+            extra = {**result.partition, "changed": result.loaded}
+            context["outlet_events"][WAREHOUSE_BOOKS].extra = extra
+        return asdict(result)
+
+    @task(trigger_rule=TriggerRule.ALL_DONE)
+    def summarise(results: list, items: list) -> str:
+        from include.ingest.work import summarise as summary_text
+
+        text = summary_text(list(results), len(items))
+        print(text)
+        return text
+
+    schema = ensure_warehouse_schema()
+    items = collect_files()
+    loads = load_file.expand(item=items)
+    schema >> items
+    summarise(loads, items)
+
+
+sie4_to_warehouse()

@@ -1,0 +1,450 @@
+"""Token store: each company's Fortnox tokens, encrypted at rest, refreshed safely.
+
+Fortnox refresh tokens are single use: each refresh returns a new one and kills the old one,
+so two workers refreshing the same company at once lose the connection for good. Refreshes
+therefore run under a per-company database lock (``SELECT ... FOR UPDATE`` on PostgreSQL,
+``BEGIN IMMEDIATE`` on SQLite), re-read the row after taking it, and commit the new refresh
+token before the access token is handed out.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from sqlalchemy import Connection as DbConnection
+from sqlalchemy import Engine, Row, Table, create_engine, event, select, update
+from sqlalchemy.engine import URL, make_url
+
+from include.fortnox.errors import InvalidGrant, NotConnected, TokenKeyError
+from include.fortnox.models import ReconnectRequired, TokenSet
+from include.fortnox.oauth import FortnoxOAuth
+from include.fortnox.token_schema import (
+    GRANT_AUTHORIZATION_CODE,
+    GRANT_CLIENT_CREDENTIALS,
+    STATUS_CONNECTED,
+    STATUS_RECONNECT_REQUIRED,
+    STATUS_REVOKED,
+    fortnox_connection,
+)
+
+TOKEN_KEY_ENV = "FORTNOX_TOKEN_KEY"
+# Refresh this long before expiry so a token never expires in the middle of a request.
+DEFAULT_REFRESH_MARGIN = timedelta(minutes=5)
+
+
+class TokenCipher:
+    """Fernet encryption of tokens. Several keys (comma separated) allow key rotation: the
+    first encrypts, all decrypt."""
+
+    def __init__(self, keys: Sequence[str | bytes]) -> None:
+        if not keys:
+            raise TokenKeyError(f"no token encryption key given (set {TOKEN_KEY_ENV})")
+        try:
+            self._fernet = MultiFernet([Fernet(k) for k in keys])
+        except (ValueError, TypeError):
+            raise TokenKeyError(
+                f"{TOKEN_KEY_ENV} is not a valid Fernet key (32 url-safe base64 bytes; make one "
+                f"with `python -m include.fortnox genkey`)"
+            ) from None
+
+    def __repr__(self) -> str:
+        return "TokenCipher(<keys hidden>)"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> TokenCipher:
+        env = os.environ if environ is None else environ
+        raw = env.get(TOKEN_KEY_ENV, "")
+        keys = [k.strip() for k in raw.split(",") if k.strip()]
+        if not keys:
+            raise TokenKeyError(
+                f"{TOKEN_KEY_ENV} is not set: the Fortnox token store needs a Fernet key to "
+                f"encrypt tokens at rest (make one with `python -m include.fortnox genkey`)"
+            )
+        return cls(keys)
+
+    @staticmethod
+    def generate_key() -> str:
+        return Fernet.generate_key().decode()
+
+    def encrypt(self, text: str) -> str:
+        return self._fernet.encrypt(text.encode()).decode()
+
+    def decrypt(self, token: str, *, company: str) -> str:
+        try:
+            return self._fernet.decrypt(token.encode()).decode()
+        except InvalidToken:
+            raise TokenKeyError(
+                f"cannot decrypt the stored Fortnox tokens of company {company}: "
+                f"{TOKEN_KEY_ENV} does not hold the key they were encrypted with"
+            ) from None
+
+    def rotate(self, token: str, *, company: str) -> str:
+        try:
+            return self._fernet.rotate(token.encode()).decode()
+        except InvalidToken:
+            raise TokenKeyError(
+                f"cannot re-encrypt the tokens of company {company}: unknown key"
+            ) from None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredConnection:
+    """A company's connection as stored, without its tokens."""
+
+    tenant_id: str
+    company_name: str
+    org_number: str
+    grant_type: str
+    status: str
+    status_reason: str | None
+    scope: str
+    access_expires_at: datetime | None
+    connected_at: datetime
+    refreshed_at: datetime | None
+    refresh_count: int
+
+    @property
+    def label(self) -> str:
+        return (
+            f"{self.company_name} (tenant {self.tenant_id})"
+            if self.company_name
+            else (f"tenant {self.tenant_id}")
+        )
+
+
+class TokenStore:
+    """Reads and refreshes Fortnox tokens kept in the application database."""
+
+    def __init__(
+        self,
+        database: str | URL | Engine,
+        cipher: TokenCipher,
+        oauth: FortnoxOAuth | None = None,
+        *,
+        table: Table = fortnox_connection,
+        refresh_margin: timedelta = DEFAULT_REFRESH_MARGIN,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.engine = _engine(database)
+        self._sqlite = self.engine.dialect.name == "sqlite"
+        self.cipher = cipher
+        self.oauth = oauth
+        self.table = table
+        self.refresh_margin = refresh_margin
+        self._now = clock or (lambda: datetime.now(UTC))
+
+    def __repr__(self) -> str:
+        return f"TokenStore({self.engine.url.render_as_string(hide_password=True)!r})"
+
+    # ------------------------------------------------------------------ writes
+
+    def save_connection(
+        self,
+        tenant_id: str,
+        tokens: TokenSet,
+        *,
+        company_name: str = "",
+        org_number: str = "",
+        grant_type: str = GRANT_AUTHORIZATION_CODE,
+    ) -> StoredConnection:
+        """Store (or replace) a company's connection after consent."""
+        if grant_type == GRANT_AUTHORIZATION_CODE and not tokens.refresh_token:
+            raise ValueError("an authorization-code connection needs a refresh token")
+        now = self._now()
+        values: dict[str, Any] = {
+            "company_name": company_name,
+            "org_number": org_number,
+            "grant_type": grant_type,
+            "access_token_encrypted": self.cipher.encrypt(tokens.access_token),
+            "access_expires_at": tokens.expires_at,
+            "refresh_token_encrypted": (
+                self.cipher.encrypt(tokens.refresh_token) if tokens.refresh_token else None
+            ),
+            "scope": tokens.scope,
+            "status": STATUS_CONNECTED,
+            "status_reason": None,
+            "connected_at": now,
+            "refreshed_at": None,
+            "refresh_count": 0,
+        }
+        with self._transaction(lock=True) as conn:
+            key = self.table.c.tenant_id == str(tenant_id)
+            if conn.execute(update(self.table).where(key).values(**values)).rowcount == 0:
+                conn.execute(self.table.insert().values(tenant_id=str(tenant_id), **values))
+        return self.connection(tenant_id)
+
+    def mark_revoked(self, tenant_id: str, reason: str = "revoked") -> None:
+        self._set_status(tenant_id, STATUS_REVOKED, reason)
+
+    def revoke(self, tenant_id: str) -> StoredConnection:
+        """Revoke the company's refresh token at Fortnox and mark the connection revoked."""
+        with self._transaction(lock=True) as conn:
+            row = self._read(conn, tenant_id, lock=True)
+            if row.refresh_token_encrypted and row.status == STATUS_CONNECTED:
+                refresh = self.cipher.decrypt(row.refresh_token_encrypted, company=_label(row))
+                self._oauth().revoke(refresh)
+            conn.execute(
+                update(self.table)
+                .where(self.table.c.tenant_id == str(tenant_id))
+                .values(
+                    status=STATUS_REVOKED,
+                    status_reason="revoked by operator",
+                    access_token_encrypted=None,
+                    refresh_token_encrypted=None,
+                )
+            )
+        return self.connection(tenant_id)
+
+    def rotate_keys(self) -> int:
+        """Re-encrypt every stored token with the current (first) key; returns rows changed."""
+        changed = 0
+        with self._transaction(lock=True) as conn:
+            for row in conn.execute(select(self.table)).all():
+                values = {}
+                for column in ("access_token_encrypted", "refresh_token_encrypted"):
+                    value = getattr(row, column)
+                    if value:
+                        values[column] = self.cipher.rotate(value, company=_label(row))
+                if values:
+                    conn.execute(
+                        update(self.table)
+                        .where(self.table.c.tenant_id == row.tenant_id)
+                        .values(**values)
+                    )
+                    changed += 1
+        return changed
+
+    # ------------------------------------------------------------------- reads
+
+    def connection(self, tenant_id: str) -> StoredConnection:
+        with self.engine.connect() as conn:
+            return _public(self._read(conn, tenant_id))
+
+    def list_connections(self) -> list[StoredConnection]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(self.table).order_by(self.table.c.tenant_id)).all()
+        return [_public(r) for r in rows]
+
+    def list_connected(self) -> list[StoredConnection]:
+        """Companies the extraction can run for (status ``connected``)."""
+        return [c for c in self.list_connections() if c.status == STATUS_CONNECTED]
+
+    def get_access_token(self, tenant_id: str) -> str:
+        """A valid access token for the company, refreshing it if it is near expiry."""
+        return self.get_token(tenant_id)[0]
+
+    def get_token(self, tenant_id: str) -> tuple[str, datetime]:
+        """A valid access token and its expiry."""
+        with self.engine.connect() as conn:
+            row = self._read(conn, tenant_id)
+        self._require_connected(row)
+        if self._fresh(row):
+            return self._access(row)
+        return self._refresh_locked(tenant_id)
+
+    def provider(self, tenant_id: str) -> Callable[[], str]:
+        """A callable for :class:`FortnoxClient` that caches the token until near expiry."""
+        return _CachedToken(self, str(tenant_id))
+
+    # ---------------------------------------------------------------- internals
+
+    def _refresh_locked(self, tenant_id: str) -> tuple[str, datetime]:
+        failure: ReconnectRequired | None = None
+        with self._transaction(lock=True) as conn:
+            # Another process may have refreshed while we waited for the lock: re-read.
+            row = self._read(conn, tenant_id, lock=True)
+            self._require_connected(row)
+            if self._fresh(row):
+                return self._access(row)
+            try:
+                tokens = self._fetch_tokens(row)
+            except InvalidGrant as exc:
+                reason = exc.description or exc.error
+                conn.execute(
+                    update(self.table)
+                    .where(self.table.c.tenant_id == row.tenant_id)
+                    .values(status=STATUS_RECONNECT_REQUIRED, status_reason=reason)
+                )
+                failure = ReconnectRequired(_label(row), reason)
+            else:
+                refresh = tokens.refresh_token
+                values: dict[str, Any] = {
+                    "access_token_encrypted": self.cipher.encrypt(tokens.access_token),
+                    "access_expires_at": tokens.expires_at,
+                    "refreshed_at": self._now(),
+                    "refresh_count": row.refresh_count + 1,
+                }
+                if refresh:
+                    values["refresh_token_encrypted"] = self.cipher.encrypt(refresh)
+                if tokens.scope:
+                    values["scope"] = tokens.scope
+                conn.execute(
+                    update(self.table)
+                    .where(self.table.c.tenant_id == row.tenant_id)
+                    .values(**values)
+                )
+        # Committed: the status change, or the new refresh token before its access token is used.
+        if failure is not None:
+            raise failure
+        return tokens.access_token, tokens.expires_at
+
+    def _fetch_tokens(self, row: Row[Any]) -> TokenSet:
+        oauth = self._oauth()
+        if row.grant_type == GRANT_CLIENT_CREDENTIALS:
+            return oauth.client_credentials(row.tenant_id)
+        if not row.refresh_token_encrypted:
+            raise InvalidGrant("invalid_grant", "no refresh token stored")
+        refresh = self.cipher.decrypt(row.refresh_token_encrypted, company=_label(row))
+        return oauth.refresh(refresh)
+
+    def _oauth(self) -> FortnoxOAuth:
+        if self.oauth is None:
+            raise NotConnected("the token store has no OAuth client configured to refresh tokens")
+        return self.oauth
+
+    def _fresh(self, row: Row[Any]) -> bool:
+        expires = _utc(row.access_expires_at)
+        return (
+            row.access_token_encrypted is not None
+            and expires is not None
+            and expires - self._now() > self.refresh_margin
+        )
+
+    def _access(self, row: Row[Any]) -> tuple[str, datetime]:
+        token = self.cipher.decrypt(row.access_token_encrypted, company=_label(row))
+        expires = _utc(row.access_expires_at)
+        assert expires is not None  # checked by _fresh
+        return token, expires
+
+    @staticmethod
+    def _require_connected(row: Row[Any]) -> None:
+        if row.status == STATUS_RECONNECT_REQUIRED:
+            raise ReconnectRequired(_label(row), row.status_reason or "")
+        if row.status != STATUS_CONNECTED:
+            raise ReconnectRequired(_label(row), f"connection is {row.status}")
+
+    def _read(self, conn: DbConnection, tenant_id: str, *, lock: bool = False) -> Row[Any]:
+        query = select(self.table).where(self.table.c.tenant_id == str(tenant_id))
+        if lock and not self._sqlite:
+            query = query.with_for_update()
+        row = conn.execute(query).first()
+        if row is None:
+            raise NotConnected(
+                f"company with tenant id {tenant_id} is not connected to Fortnox "
+                f"(run `python -m include.fortnox connect`)"
+            )
+        return row
+
+    def _set_status(self, tenant_id: str, status: str, reason: str) -> None:
+        with self._transaction(lock=True) as conn:
+            self._read(conn, tenant_id, lock=True)
+            conn.execute(
+                update(self.table)
+                .where(self.table.c.tenant_id == str(tenant_id))
+                .values(status=status, status_reason=reason)
+            )
+
+    @contextmanager
+    def _transaction(self, *, lock: bool) -> Iterator[DbConnection]:
+        with self.engine.connect() as conn:
+            if self._sqlite and lock:
+                # SQLite locks the whole database: BEGIN IMMEDIATE takes the write lock now.
+                conn.execution_options(fortnox_begin_immediate=True)
+            with conn.begin():
+                yield conn
+
+
+class _CachedToken:
+    def __init__(self, store: TokenStore, tenant_id: str) -> None:
+        self._store = store
+        self._tenant_id = tenant_id
+        self._lock = threading.Lock()
+        self._token: str | None = None
+        self._expires: datetime | None = None
+
+    def __repr__(self) -> str:
+        return f"AccessTokenProvider(tenant_id={self._tenant_id!r})"
+
+    def __call__(self) -> str:
+        with self._lock:
+            now = self._store._now()
+            if (
+                self._token is None
+                or self._expires is None
+                or self._expires - now <= self._store.refresh_margin
+            ):
+                self._token, self._expires = self._store.get_token(self._tenant_id)
+            return self._token
+
+
+def _engine(database: str | URL | Engine) -> Engine:
+    if isinstance(database, Engine):
+        engine = database
+    else:
+        url = make_url(database)
+        kwargs: dict[str, Any] = {}
+        if url.get_backend_name() == "sqlite":
+            # Waiting processes queue on the write lock instead of failing at once.
+            kwargs["connect_args"] = {"timeout": 60}
+        engine = create_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+        _sqlite_explicit_begin(engine)
+    return engine
+
+
+def _sqlite_explicit_begin(engine: Engine) -> None:
+    """Let SQLAlchemy, not pysqlite, emit BEGIN, so locks can be taken with BEGIN IMMEDIATE.
+
+    This is SQLAlchemy's documented recipe for pysqlite transactions.
+    """
+    if event.contains(engine, "begin", _sqlite_on_begin):
+        return
+    event.listen(engine, "connect", _sqlite_on_connect)
+    event.listen(engine, "begin", _sqlite_on_begin)
+    engine.dispose()  # pooled connections made before the listener must not be reused
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None
+
+
+def _sqlite_on_begin(conn: DbConnection) -> None:
+    immediate = conn.get_execution_options().get("fortnox_begin_immediate", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    # SQLite hands back naive datetimes; everything is stored in UTC.
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _label(row: Row[Any]) -> str:
+    name = row.company_name
+    return f"{name} (tenant {row.tenant_id})" if name else f"tenant {row.tenant_id}"
+
+
+def _public(row: Row[Any]) -> StoredConnection:
+    connected_at = _utc(row.connected_at)
+    assert connected_at is not None
+    return StoredConnection(
+        tenant_id=row.tenant_id,
+        company_name=row.company_name,
+        org_number=row.org_number,
+        grant_type=row.grant_type,
+        status=row.status,
+        status_reason=row.status_reason,
+        scope=row.scope,
+        access_expires_at=_utc(row.access_expires_at),
+        connected_at=connected_at,
+        refreshed_at=_utc(row.refreshed_at),
+        refresh_count=row.refresh_count,
+    )

@@ -1,0 +1,184 @@
+"""The inbox: a folder where people drop SIE files exported from any accounting program.
+
+A file is loaded, then moved to ``processed/``; a rejected file goes to ``failed/`` with a
+sidecar ``<name>.errors.txt`` listing every error with its line number. Nothing is deleted.
+Every step is safe to repeat: a rerun of a file that was already moved reports where it went
+instead of failing on a missing file, and a load that committed before the move was
+interrupted is recognised by its checksum and not loaded twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from include.sie4.errors import SieError
+
+SIDECAR_SUFFIX = ".errors.txt"
+
+
+class Outcome(StrEnum):
+    LOADED = "loaded"
+    UNCHANGED = "unchanged"  # same extract already in the warehouse
+    REJECTED = "rejected"
+    ALREADY_PROCESSED = "already_processed"
+    ALREADY_FAILED = "already_failed"
+
+
+@dataclass(frozen=True, slots=True)
+class InboxLayout:
+    root: Path
+
+    @property
+    def processed(self) -> Path:
+        return self.root / "processed"
+
+    @property
+    def failed(self) -> Path:
+        return self.root / "failed"
+
+    def ensure(self) -> None:
+        for folder in (self.root, self.processed, self.failed):
+            folder.mkdir(parents=True, exist_ok=True)
+
+
+@dataclass(frozen=True, slots=True)
+class FileOutcome:
+    file_name: str
+    outcome: Outcome
+    destination: str
+    detail: dict[str, Any] = field(default_factory=dict)
+    errors: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "file_name": self.file_name,
+            "outcome": self.outcome.value,
+            "destination": self.destination,
+            "detail": self.detail,
+            "errors": list(self.errors),
+        }
+
+
+def pending_files(layout: InboxLayout) -> list[Path]:
+    """Files waiting in the inbox (sidecars and hidden files excluded), oldest name first."""
+    if not layout.root.is_dir():
+        return []
+    return sorted(
+        p
+        for p in layout.root.iterdir()
+        if p.is_file() and not p.name.startswith(".") and not p.name.endswith(SIDECAR_SUFFIX)
+    )
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _free_destination(folder: Path, name: str, sha256: str) -> Path:
+    """``folder/name``, or a name with the content hash when a different file has it."""
+    target = folder / name
+    if not target.exists() or _sha256(target) == sha256:
+        return target
+    stem, dot, suffix = name.rpartition(".")
+    if not dot:
+        stem, suffix = name, ""
+    return folder / f"{stem}.{sha256[:12]}{'.' + suffix if suffix else ''}"
+
+
+def write_sidecar(target: Path, source_name: str, error: SieError) -> Path:
+    sidecar = target.with_name(target.name + SIDECAR_SUFFIX)
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    lines = [
+        f"file: {source_name}",
+        f"rejected at: {now}",
+        f"errors: {len(error.errors)}",
+        "",
+        *(f"line {d.line}: {d.message}" for d in error.errors),
+    ]
+    if error.warnings:
+        lines += ["", f"warnings: {len(error.warnings)}"]
+        lines += [f"line {d.line}: {d.message}" for d in error.warnings]
+    sidecar.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return sidecar
+
+
+def process_inbox_file(
+    layout: InboxLayout,
+    file_name: str,
+    warehouse_url: str,
+    *,
+    lenient: bool = False,
+) -> FileOutcome:
+    """Load one inbox file into the warehouse and move it to processed/ or failed/.
+
+    Raises only for problems that a retry may cure (database down, disk full); a file
+    that is not valid SIE is a result (REJECTED), not an exception.
+    """
+    from include.warehouse.loader import load_sie
+
+    layout.ensure()
+    source = layout.root / file_name
+    if not source.exists():
+        for folder, outcome in (
+            (layout.processed, Outcome.ALREADY_PROCESSED),
+            (layout.failed, Outcome.ALREADY_FAILED),
+        ):
+            if (folder / file_name).exists():
+                errors: tuple[str, ...] = ()
+                sidecar = folder / (file_name + SIDECAR_SUFFIX)
+                if outcome is Outcome.ALREADY_FAILED and sidecar.exists():
+                    errors = tuple(
+                        ln
+                        for ln in sidecar.read_text(encoding="utf-8").splitlines()
+                        if ln.startswith("line ")
+                    )
+                return FileOutcome(file_name, outcome, str(folder / file_name), errors=errors)
+        raise FileNotFoundError(f"{source}: not in the inbox, processed/ or failed/")
+
+    sha256 = _sha256(source)
+    try:
+        result = load_sie(
+            source,
+            warehouse_url,
+            lenient=lenient,
+            source_kind="inbox",
+            file_name=file_name,
+        )
+    except SieError as error:
+        target = _free_destination(layout.failed, file_name, sha256)
+        write_sidecar(target, file_name, error)
+        shutil.move(source, target)
+        return FileOutcome(
+            file_name,
+            Outcome.REJECTED,
+            str(target),
+            errors=tuple(str(d) for d in error.errors),
+        )
+
+    target = _free_destination(layout.processed, file_name, sha256)
+    shutil.move(source, target)
+    detail = {
+        "org_number": result.org_number,
+        "company_name": result.company_name,
+        "fiscal_year_start": result.fiscal_year_start.isoformat(),
+        "fiscal_year_end": result.fiscal_year_end.isoformat(),
+        "extract_id": result.extract_id,
+        "counts": dict(result.counts),
+    }
+    outcome = Outcome.UNCHANGED if result.skipped else Outcome.LOADED
+    return FileOutcome(file_name, outcome, str(target), detail=detail)
+
+
+def outcome_json(outcomes: list[FileOutcome]) -> str:
+    return json.dumps([o.to_dict() for o in outcomes], indent=2, sort_keys=True)

@@ -1,0 +1,811 @@
+"""Read a SIE file (type 4E/4I and the balance types 1-3) into typed records.
+
+    doc = read_sie("books.se")                 # strict: SieError lists every error
+    doc = read_sie(data, lenient=True, source_name="upload.se")
+    result = parse("books.se")                 # never raises: document + all diagnostics
+
+The error/warning rules are in ``include.sie4.validation``'s docstring and in
+docs/sie4.md. Decisions worth knowing:
+
+* encoding: CP437 unless the whole file is valid UTF-8 with non-ASCII bytes
+  (UTF-8) or its non-ASCII bytes are Swedish letters in Latin-1/cp1252
+  (``latin-1``); a warning when that contradicts ``#FORMAT PC8``;
+* ``variant`` of a type-4 file is "E" when it holds balance records (#IB, #UB,
+  #RES, #OIB, #OUB, #PSALDO, #PBUDGET) and "I" otherwise: ``#SIETYP`` says only
+  "4". No ``#SIETYP`` means type 1 (the spec), or 4 if the file has vouchers;
+* ``#RTRANS`` directly followed by a ``#TRANS`` (its twin, paired by position)
+  gets ``in_balance=False``; an ``#RTRANS`` without twin counts; ``#BTRANS``
+  never counts;
+* a ``#VER`` with an empty ``{}`` block is loaded with no rows and a warning;
+* ``#KTYP``, ``#ENHET`` and ``#SRU`` are folded into their ``Account``; for an
+  account with no ``#KONTO`` they create one with an empty name (warning).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from include.sie4.checksum import KsummaAccumulator
+from include.sie4.errors import SieError
+from include.sie4.lexer import Field, LexError, has_control_characters, split_line
+from include.sie4.records import (
+    Account,
+    Address,
+    Balance,
+    BalanceKind,
+    CompanyInfo,
+    Diagnostic,
+    Dimension,
+    FiscalYear,
+    KsummaStatus,
+    ObjectBalance,
+    ObjectBalanceKind,
+    ObjectDef,
+    ObjectList,
+    PeriodBalance,
+    PeriodBalanceKind,
+    RowKind,
+    SieDocument,
+    Voucher,
+    VoucherRow,
+)
+from include.sie4.validation import (
+    ValueProblem,
+    check_account,
+    parse_amount,
+    parse_date,
+    parse_int,
+    parse_optional_date,
+    parse_period,
+    parse_quantity,
+    parse_year_index,
+)
+
+__all__ = ["ParseResult", "decode_sie_bytes", "parse", "read_sie"]
+
+Source = str | Path | bytes
+
+# Swedish letters: their bytes in CP437 and in Latin-1/cp1252.
+_CP437_SWEDISH = frozenset(b"\x86\x84\x94\x8f\x8e\x99\x82\x90\x81\x9a")
+_LATIN1_SWEDISH = frozenset(b"\xe5\xe4\xf6\xc5\xc4\xd6\xe9\xc9\xfc\xdc")
+_FORMAT_LINE = re.compile(r"^[ \t]*#FORMAT\b[ \t]*(\S*)", re.MULTILINE)
+
+MANDATORY_LABELS = ("#FLAGGA", "#PROGRAM", "#FORMAT", "#GEN", "#SIETYP", "#FNAMN")
+ROW_LABELS = {"#TRANS": RowKind.TRANS, "#RTRANS": RowKind.RTRANS, "#BTRANS": RowKind.BTRANS}
+BALANCE_LABELS = frozenset({"#IB", "#UB", "#RES", "#OIB", "#OUB", "#PSALDO", "#PBUDGET"})
+# Known records that carry nothing the model keeps.
+IGNORED_LABELS = frozenset({"#PROSA", "#KSUMMA", "#BKOD_TEXT"})
+
+
+@dataclass(frozen=True, slots=True)
+class ParseResult:
+    """Everything found in one file, whether or not it has errors.
+
+    ``document`` is a best-effort reading (records with bad values left out);
+    ``label_counts`` counts records by label as written (``#VER``, ``#TRANS``, ...).
+    """
+
+    document: SieDocument
+    errors: tuple[Diagnostic, ...]
+    warnings: tuple[Diagnostic, ...]
+    label_counts: dict[str, int]
+    source_name: str
+    unreadable: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def decode_sie_bytes(data: bytes) -> tuple[str, str, list[Diagnostic]]:
+    """Decode a file's bytes: (text, encoding name, warnings).
+
+    CP437 is the format's encoding and the default (every byte maps). A file
+    whose bytes are all valid UTF-8 and include non-ASCII ones is UTF-8; one
+    whose non-ASCII bytes are mostly Latin-1 Swedish letters is Latin-1
+    (decoded as cp1252 where possible). A non-CP437 file gets a warning on its
+    ``#FORMAT`` line (or line 1).
+    """
+    warnings: list[Diagnostic] = []
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    if not data.isascii():
+        try:
+            text = data.decode("utf-8")
+            encoding = "utf-8"
+        except UnicodeDecodeError:
+            high = [b for b in data if b >= 0x80]
+            latin = sum(1 for b in high if b in _LATIN1_SWEDISH)
+            cp437 = sum(1 for b in high if b in _CP437_SWEDISH)
+            if latin > cp437:
+                encoding = "latin-1"
+                try:
+                    text = data.decode("cp1252")
+                except UnicodeDecodeError:
+                    text = data.decode("latin-1")
+            else:
+                encoding = "cp437"
+                text = data.decode("cp437")
+    else:
+        encoding = "cp437"
+        text = data.decode("ascii")
+    if encoding != "cp437":
+        m = _FORMAT_LINE.search(text)
+        if m is not None:
+            line = text.count("\n", 0, m.start()) + 1
+            declared = m.group(1).strip('"') or "(empty)"
+            warnings.append(
+                Diagnostic(
+                    line,
+                    f"bytes are {encoding} but #FORMAT says {declared}; SIE files are "
+                    "CP437 (#FORMAT PC8). Read as " + encoding,
+                    "warning",
+                )
+            )
+        else:
+            warnings.append(
+                Diagnostic(1, f"bytes are {encoding}, not CP437 as SIE requires", "warning")
+            )
+    return text, encoding, warnings
+
+
+def read_sie(
+    source: Source,
+    *,
+    lenient: bool = False,
+    verify_checksum: bool = True,
+    source_name: str | None = None,
+) -> SieDocument:
+    """Read a SIE file (path or bytes). Raises SieError listing every error found."""
+    result = parse(
+        source, lenient=lenient, verify_checksum=verify_checksum, source_name=source_name
+    )
+    if result.errors:
+        raise SieError(
+            result.errors,
+            source=result.source_name,
+            warnings=result.warnings,
+            unreadable=result.unreadable,
+        )
+    return result.document
+
+
+def parse(
+    source: Source,
+    *,
+    lenient: bool = False,
+    verify_checksum: bool = True,
+    source_name: str | None = None,
+) -> ParseResult:
+    """Read a SIE file without raising: a best-effort document plus all diagnostics."""
+    if isinstance(source, bytes):
+        name = source_name or "<bytes>"
+        data = source
+    else:
+        name = source_name or str(source)
+        try:
+            data = Path(source).read_bytes()
+        except OSError as exc:
+            return _unreadable(name, f"cannot read file: {exc.strerror or exc}")
+    if not data.strip():
+        return _unreadable(name, "file is empty")
+    if b"\x00" in data:
+        return _unreadable(name, "file holds NUL bytes: binary, not SIE")
+    text, encoding, decode_warnings = decode_sie_bytes(data)
+    parser = _Parser(lenient=lenient, verify_checksum=verify_checksum)
+    parser.warnings.extend(decode_warnings)
+    parser.run(text.split("\n"))
+    if not parser.known_records:
+        return _unreadable(name, "no SIE records found: not a SIE file")
+    document = parser.build(encoding)
+    errors = tuple(sorted(parser.errors, key=lambda d: d.line))
+    warnings = tuple(sorted(parser.warnings, key=lambda d: d.line))
+    return ParseResult(
+        document=replace(document, warnings=warnings),
+        errors=errors,
+        warnings=warnings,
+        label_counts=dict(parser.counts),
+        source_name=name,
+    )
+
+
+def _unreadable(name: str, message: str) -> ParseResult:
+    return ParseResult(
+        document=SieDocument(),
+        errors=(Diagnostic(0, message),),
+        warnings=(),
+        label_counts={},
+        source_name=name,
+        unreadable=True,
+    )
+
+
+@dataclass(slots=True)
+class _OpenVoucher:
+    header: Voucher | None  # None when the #VER line itself had errors
+    line: int
+    rows: list[VoucherRow] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _AccountParts:
+    number: str
+    name: str | None = None
+    account_type: str | None = None
+    unit: str | None = None
+    sru_codes: list[str] = field(default_factory=list)
+    line: int = 0
+
+
+def _text(fields: Sequence[Field], index: int) -> str:
+    """Field ``index`` as text; empty when absent. An object list there is a problem."""
+    if index >= len(fields):
+        return ""
+    value = fields[index]
+    if isinstance(value, tuple):
+        raise ValueProblem(f"object list where field {index + 1} should be a value")
+    return value
+
+
+def _objects(items: tuple[str, ...]) -> ObjectList:
+    if len(items) % 2:
+        raise ValueProblem(f"object list {{{' '.join(items)}}} has an odd number of items")
+    return tuple((items[i], items[i + 1]) for i in range(0, len(items), 2))
+
+
+class _Parser:
+    def __init__(self, *, lenient: bool, verify_checksum: bool) -> None:
+        self.lenient = lenient
+        self.verify_checksum = verify_checksum
+        self.errors: list[Diagnostic] = []
+        self.warnings: list[Diagnostic] = []
+        self.counts: dict[str, int] = {}
+        self.known_records = 0
+        self.ksumma = KsummaAccumulator()
+        # Header values.
+        self.flag = 0
+        self.program: tuple[str, str] = ("", "")
+        self.file_format = "PC8"
+        self.generated_on: date | None = None
+        self.generated_by = ""
+        self.sie_type: int | None = None
+        self.company: dict[str, str] = {}
+        self.address: Address | None = None
+        self.fiscal_years: list[FiscalYear] = []
+        self.tax_year: int | None = None
+        self.period_covered_to: date | None = None
+        self.chart_type = ""
+        self.currency = ""
+        self.accounts: dict[str, _AccountParts] = {}
+        self.declared: set[str] = set()
+        self.dimensions: list[Dimension] = []
+        self.objects: list[ObjectDef] = []
+        self.balances: list[Balance] = []
+        self.object_balances: list[ObjectBalance] = []
+        self.period_balances: list[PeriodBalance] = []
+        self.vouchers: list[Voucher] = []
+        self.row_accounts: list[tuple[str, int]] = []
+        # Voucher state.
+        self.pending: _OpenVoucher | None = None  # #VER seen, waiting for '{'
+        self.open: _OpenVoucher | None = None  # inside '{' ... '}'
+        self.handlers: dict[str, Callable[[int, Sequence[Field]], None]] = {
+            "#FLAGGA": self._flagga,
+            "#PROGRAM": self._program,
+            "#FORMAT": self._format,
+            "#GEN": self._gen,
+            "#SIETYP": self._sietyp,
+            "#FNAMN": self._fnamn,
+            "#ORGNR": self._orgnr,
+            "#FNR": self._simple("#FNR", "company_id"),
+            "#FTYP": self._simple("#FTYP", "company_type"),
+            "#BKOD": self._simple("#BKOD", "sni_code"),
+            "#ADRESS": self._adress,
+            "#RAR": self._rar,
+            "#TAXAR": self._taxar,
+            "#OMFATTN": self._omfattn,
+            "#KPTYP": self._kptyp,
+            "#VALUTA": self._valuta,
+            "#KONTO": self._konto,
+            "#KTYP": self._ktyp,
+            "#ENHET": self._enhet,
+            "#SRU": self._sru,
+            "#DIM": self._dim,
+            "#UNDERDIM": self._underdim,
+            "#OBJEKT": self._objekt,
+            "#IB": self._balance(BalanceKind.IB),
+            "#UB": self._balance(BalanceKind.UB),
+            "#RES": self._balance(BalanceKind.RES),
+            "#OIB": self._object_balance(ObjectBalanceKind.OIB),
+            "#OUB": self._object_balance(ObjectBalanceKind.OUB),
+            "#PSALDO": self._period_balance(PeriodBalanceKind.PSALDO),
+            "#PBUDGET": self._period_balance(PeriodBalanceKind.PBUDGET),
+            "#VER": self._ver,
+        }
+
+    # -- diagnostics ---------------------------------------------------------
+    def error(self, line: int, message: str) -> None:
+        self.errors.append(Diagnostic(line, message, "error"))
+
+    def warn(self, line: int, message: str) -> None:
+        self.warnings.append(Diagnostic(line, message, "warning"))
+
+    def tolerable(self, line: int, message: str) -> None:
+        """An error in strict mode, a warning in lenient mode."""
+        if self.lenient:
+            self.warn(line, message)
+        else:
+            self.error(line, message)
+
+    def extra(self, line: int, label: str, fields: Sequence[Field], allowed: int) -> None:
+        if len(fields) > allowed:
+            self.warn(line, f"{label}: {len(fields) - allowed} extra field(s) ignored")
+
+    # -- main loop -----------------------------------------------------------
+    def run(self, lines: list[str]) -> None:
+        handlers = self.handlers
+        counts = self.counts
+        ksumma = self.ksumma
+        for number, raw in enumerate(lines, start=1):
+            text = raw.strip()
+            if not text:
+                continue
+            first = text[0]
+            if first != "#":
+                if text == "{":
+                    self._open_block(number)
+                elif text == "}":
+                    self._close_block(number)
+                else:
+                    shown = text if len(text) <= 40 else text[:37] + "..."
+                    self.tolerable(number, f"not a SIE record: {shown!r}")
+                continue
+            if has_control_characters(text):
+                self.warn(number, "control characters in the record")
+            try:
+                fields = split_line(text)
+            except LexError as exc:
+                self.error(number, f"{text.split()[0]}: {exc}")
+                continue
+            label = fields[0]
+            if isinstance(label, tuple):  # pragma: no cover - text starts with '#'
+                continue
+            counts[label] = counts.get(label, 0) + 1
+            values = fields[1:]
+            if ksumma.closed and label != "#KSUMMA":
+                self.warn(number, "record after the closing #KSUMMA is not covered by it")
+            else:
+                ksumma.add(number, label, values)
+            if self.pending is not None:
+                self.error(self.pending.line, "#VER without its { } block of rows")
+                self.pending = None
+            kind = ROW_LABELS.get(label)
+            if kind is not None:
+                self.known_records += 1
+                self._row(number, kind, values)
+                continue
+            handler = handlers.get(label)
+            if handler is not None:
+                self.known_records += 1
+                if self.open is not None and label != "#VER":
+                    self.error(number, f"{label} is not allowed inside a voucher's {{ }} block")
+                    continue
+                try:
+                    handler(number, values)
+                except ValueProblem as exc:
+                    self.error(number, f"{label}: {exc}")
+            elif label in IGNORED_LABELS:
+                self.known_records += 1
+            else:
+                self.warn(number, f"unknown record {label} ignored")
+        last = len(lines)
+        if self.pending is not None:
+            self.error(self.pending.line, "#VER without its { } block of rows")
+        if self.open is not None:
+            self.error(
+                self.open.line,
+                f"voucher block opened on line {self.open.line} is never closed "
+                f"(truncated file?) at line {last}",
+            )
+        status, diagnostics = self.ksumma.finish()
+        self.ksumma_status = status
+        for d in diagnostics:
+            if "mismatch" in d.message and not self.verify_checksum:
+                continue
+            self.errors.append(d)
+        self._check_declared_accounts()
+
+    # -- vouchers ------------------------------------------------------------
+    def _ver(self, line: int, f: Sequence[Field]) -> None:
+        if self.open is not None:
+            self.error(self.open.line, "voucher block not closed before the next #VER")
+            self._finish_voucher(self.open)
+            self.open = None
+        header: Voucher | None = None
+        try:
+            series = _text(f, 0)
+            number = _text(f, 1)
+            if len(f) < 3:
+                raise ValueProblem("missing voucher date")
+            ver_date = parse_date(_text(f, 2), "voucher date")
+            text = _text(f, 3)
+            registered = parse_optional_date(_text(f, 4), "registration date")
+            signature = _text(f, 5)
+            header = Voucher(
+                series=series,
+                number=number,
+                date=ver_date,
+                text=text,
+                registered_on=registered,
+                signature=signature,
+                line=line,
+            )
+            self.extra(line, "#VER", f, 6)
+        except ValueProblem as exc:
+            self.error(line, f"#VER: {exc}")
+        self.pending = _OpenVoucher(header, line)
+
+    def _open_block(self, line: int) -> None:
+        if self.pending is None:
+            self.error(line, "'{' without a #VER before it")
+            # Swallow the block so its rows are not also reported as outside one.
+            self.open = _OpenVoucher(None, line)
+            return
+        if self.open is not None:  # pragma: no cover - pending implies not open
+            self.open = None
+        self.open = self.pending
+        self.pending = None
+
+    def _close_block(self, line: int) -> None:
+        if self.pending is not None:
+            self.error(self.pending.line, "#VER without its { } block of rows")
+            self.pending = None
+            self.error(line, "'}' without an opening '{'")
+            return
+        if self.open is None:
+            self.error(line, "'}' without an opening '{'")
+            return
+        self._finish_voucher(self.open)
+        self.open = None
+
+    def _finish_voucher(self, v: _OpenVoucher) -> None:
+        if v.header is None:
+            return
+        rows = v.rows
+        if not rows:
+            self.warn(v.line, "voucher has an empty { } block: no rows")
+        for i, row in enumerate(rows):
+            if row.kind is RowKind.RTRANS and i + 1 < len(rows):
+                twin = rows[i + 1]
+                if twin.kind is RowKind.TRANS:
+                    rows[i] = replace(row, in_balance=False)
+                    if twin.account != row.account or twin.amount != row.amount:
+                        self.warn(
+                            twin.line,
+                            f"#TRANS after #RTRANS (line {row.line}) differs in account "
+                            "or amount; paired by position",
+                        )
+        total = sum((r.amount for r in rows if r.in_balance), Decimal(0))
+        if total:
+            self.tolerable(
+                v.line,
+                f"voucher {v.header.series or '-'} {v.header.number or '-'} does not "
+                f"balance: rows sum to {total}",
+            )
+        self.vouchers.append(replace(v.header, rows=tuple(rows)))
+
+    def _row(self, line: int, kind: RowKind, f: Sequence[Field]) -> None:
+        label = "#" + kind.value
+        if self.open is None:
+            self.error(line, f"{label} outside a voucher's {{ }} block")
+            return
+        try:
+            account = check_account(_text(f, 0))
+            if len(f) > 1 and isinstance(f[1], tuple):
+                objects = _objects(f[1])
+                rest = f[2:]
+            else:
+                self.warn(line, f"{label}: object list {{}} missing")
+                objects = ()
+                rest = f[1:]
+            if not rest:
+                raise ValueProblem("row without amount")
+            amount = parse_amount(_text(rest, 0))
+            row_date = parse_optional_date(_text(rest, 1), "transaction date")
+            quantity = parse_quantity(_text(rest, 3))
+            row = VoucherRow(
+                kind=kind,
+                account=account,
+                objects=objects,
+                amount=amount,
+                date=row_date,
+                text=_text(rest, 2),
+                quantity=quantity,
+                signature=_text(rest, 4),
+                line=line,
+                in_balance=kind is not RowKind.BTRANS,
+            )
+            if len(rest) > 5:
+                self.warn(line, f"{label}: {len(rest) - 5} extra field(s) ignored")
+        except ValueProblem as exc:
+            self.error(line, f"{label}: {exc}")
+            return
+        self.open.rows.append(row)
+        self.row_accounts.append((account, line))
+
+    def _check_declared_accounts(self) -> None:
+        if not self.declared:
+            return  # no chart of accounts in the file (4I): nothing to check against
+        reported: set[str] = set()
+        for account, line in self.row_accounts:
+            if account not in self.declared and account not in reported:
+                reported.add(account)
+                self.tolerable(line, f"account {account} is used but not declared by #KONTO")
+
+    # -- identification ------------------------------------------------------
+    def _flagga(self, line: int, f: Sequence[Field]) -> None:
+        value = _text(f, 0)
+        if value not in ("0", "1"):
+            self.warn(line, f"#FLAGGA should be 0 or 1, not {value!r}")
+        self.flag = 1 if value == "1" else 0
+        self.extra(line, "#FLAGGA", f, 1)
+
+    def _program(self, line: int, f: Sequence[Field]) -> None:
+        self.program = (_text(f, 0), _text(f, 1))
+        if not self.program[0]:
+            self.warn(line, "#PROGRAM without a program name")
+        self.extra(line, "#PROGRAM", f, 2)
+
+    def _format(self, line: int, f: Sequence[Field]) -> None:
+        value = _text(f, 0)
+        if value != "PC8":
+            self.warn(line, f"#FORMAT {value!r}: SIE files are PC8 (CP437)")
+        self.file_format = value or "PC8"
+        self.extra(line, "#FORMAT", f, 1)
+
+    def _gen(self, line: int, f: Sequence[Field]) -> None:
+        self.generated_on = parse_date(_text(f, 0), "generation date")
+        self.generated_by = _text(f, 1)
+        self.extra(line, "#GEN", f, 2)
+
+    def _sietyp(self, line: int, f: Sequence[Field]) -> None:
+        value = _text(f, 0)
+        if value not in ("1", "2", "3", "4"):
+            raise ValueProblem(f"unknown SIE type {value!r} (expected 1-4)")
+        self.sie_type = int(value)
+        self.extra(line, "#SIETYP", f, 1)
+
+    def _fnamn(self, line: int, f: Sequence[Field]) -> None:
+        self.company["name"] = _text(f, 0)
+        if not self.company["name"].strip():
+            self.warn(line, "#FNAMN: company name is empty")
+        self.extra(line, "#FNAMN", f, 1)
+
+    def _orgnr(self, line: int, f: Sequence[Field]) -> None:
+        self.company["org_number"] = _text(f, 0)
+        self.company["acquisition_number"] = _text(f, 1)
+        self.extra(line, "#ORGNR", f, 3)
+
+    def _simple(self, label: str, key: str) -> Callable[[int, Sequence[Field]], None]:
+        def handle(line: int, f: Sequence[Field]) -> None:
+            self.company[key] = _text(f, 0)
+            self.extra(line, label, f, 1)
+
+        return handle
+
+    def _adress(self, line: int, f: Sequence[Field]) -> None:
+        if len(f) != 4:
+            self.warn(line, f"#ADRESS has {len(f)} fields, expected 4 (contact street postal phone)")
+        self.address = Address(_text(f, 0), _text(f, 1), _text(f, 2), _text(f, 3))
+
+    def _rar(self, line: int, f: Sequence[Field]) -> None:
+        index = parse_year_index(_text(f, 0))
+        start = parse_date(_text(f, 1), "fiscal year start")
+        end = parse_date(_text(f, 2), "fiscal year end")
+        if end < start:
+            raise ValueProblem(f"fiscal year {index} ends ({end}) before it starts ({start})")
+        if any(y.index == index for y in self.fiscal_years):
+            self.warn(line, f"#RAR {index} given twice; the later one is used")
+            self.fiscal_years = [y for y in self.fiscal_years if y.index != index]
+        self.fiscal_years.append(FiscalYear(index, start, end))
+        self.extra(line, "#RAR", f, 3)
+
+    def _taxar(self, line: int, f: Sequence[Field]) -> None:
+        value = _text(f, 0)
+        if len(value) == 4 and value.isdigit():
+            self.tax_year = int(value)
+        else:
+            self.warn(line, f"#TAXAR: tax year {value!r} is not a year; ignored")
+        self.extra(line, "#TAXAR", f, 1)
+
+    def _omfattn(self, line: int, f: Sequence[Field]) -> None:
+        self.period_covered_to = parse_date(_text(f, 0), "#OMFATTN date")
+        self.extra(line, "#OMFATTN", f, 1)
+
+    def _kptyp(self, line: int, f: Sequence[Field]) -> None:
+        self.chart_type = _text(f, 0)
+        self.extra(line, "#KPTYP", f, 1)
+
+    def _valuta(self, line: int, f: Sequence[Field]) -> None:
+        self.currency = _text(f, 0)
+        self.extra(line, "#VALUTA", f, 1)
+
+    # -- chart of accounts ---------------------------------------------------
+    def _parts(self, number: str, line: int) -> _AccountParts:
+        parts = self.accounts.get(number)
+        if parts is None:
+            parts = self.accounts[number] = _AccountParts(number, line=line)
+        return parts
+
+    def _konto(self, line: int, f: Sequence[Field]) -> None:
+        number = check_account(_text(f, 0))
+        parts = self._parts(number, line)
+        if parts.name is not None:
+            self.warn(line, f"#KONTO {number} declared twice; the later name is used")
+        parts.name = _text(f, 1)
+        parts.line = line
+        self.declared.add(number)
+        self.extra(line, "#KONTO", f, 2)
+
+    def _ktyp(self, line: int, f: Sequence[Field]) -> None:
+        number = check_account(_text(f, 0))
+        value = _text(f, 1)
+        if value not in ("T", "S", "K", "I"):
+            self.warn(line, f"#KTYP {number}: account type {value!r} is not T, S, K or I")
+        self._parts(number, line).account_type = value or None
+        self.extra(line, "#KTYP", f, 2)
+
+    def _enhet(self, line: int, f: Sequence[Field]) -> None:
+        number = check_account(_text(f, 0))
+        self._parts(number, line).unit = _text(f, 1)
+        self.extra(line, "#ENHET", f, 2)
+
+    def _sru(self, line: int, f: Sequence[Field]) -> None:
+        number = check_account(_text(f, 0))
+        code = _text(f, 1).strip()
+        parts = self._parts(number, line)
+        if not code:
+            self.warn(line, f"#SRU {number}: empty SRU code ignored")
+        else:
+            parts.sru_codes.append(code)
+        self.extra(line, "#SRU", f, 2)
+
+    def _dim(self, line: int, f: Sequence[Field]) -> None:
+        number = _text(f, 0)
+        if not number:
+            raise ValueProblem("missing dimension number")
+        self.dimensions.append(Dimension(number, _text(f, 1), None, line))
+        self.extra(line, "#DIM", f, 2)
+
+    def _underdim(self, line: int, f: Sequence[Field]) -> None:
+        number = _text(f, 0)
+        if not number:
+            raise ValueProblem("missing dimension number")
+        self.dimensions.append(Dimension(number, _text(f, 1), _text(f, 2) or None, line))
+        self.extra(line, "#UNDERDIM", f, 3)
+
+    def _objekt(self, line: int, f: Sequence[Field]) -> None:
+        dim = _text(f, 0)
+        if not dim:
+            raise ValueProblem("missing dimension number")
+        self.objects.append(ObjectDef(dim, _text(f, 1), _text(f, 2), line))
+        self.extra(line, "#OBJEKT", f, 3)
+
+    # -- balances ------------------------------------------------------------
+    def _balance(self, kind: BalanceKind) -> Callable[[int, Sequence[Field]], None]:
+        def handle(line: int, f: Sequence[Field]) -> None:
+            year = parse_year_index(_text(f, 0))
+            account = check_account(_text(f, 1))
+            if len(f) < 3:
+                raise ValueProblem("missing amount")
+            amount = parse_amount(_text(f, 2))
+            quantity = parse_quantity(_text(f, 3))
+            self.balances.append(Balance(kind, year, account, amount, quantity, line))
+            self.extra(line, "#" + kind.value, f, 4)
+
+        return handle
+
+    def _object_balance(self, kind: ObjectBalanceKind) -> Callable[[int, Sequence[Field]], None]:
+        def handle(line: int, f: Sequence[Field]) -> None:
+            year = parse_year_index(_text(f, 0))
+            account = check_account(_text(f, 1))
+            objects, rest = self._objects_then_rest(line, "#" + kind.value, f, 2)
+            if not rest:
+                raise ValueProblem("missing amount")
+            amount = parse_amount(_text(rest, 0))
+            quantity = parse_quantity(_text(rest, 1))
+            self.object_balances.append(
+                ObjectBalance(kind, year, account, objects, amount, quantity, line)
+            )
+            if len(rest) > 2:
+                self.warn(line, f"#{kind.value}: {len(rest) - 2} extra field(s) ignored")
+
+        return handle
+
+    def _period_balance(self, kind: PeriodBalanceKind) -> Callable[[int, Sequence[Field]], None]:
+        def handle(line: int, f: Sequence[Field]) -> None:
+            year = parse_year_index(_text(f, 0))
+            period = parse_period(_text(f, 1))
+            account = check_account(_text(f, 2))
+            objects, rest = self._objects_then_rest(line, "#" + kind.value, f, 3)
+            if not rest:
+                raise ValueProblem("missing amount")
+            amount = parse_amount(_text(rest, 0))
+            quantity = parse_quantity(_text(rest, 1))
+            self.period_balances.append(
+                PeriodBalance(kind, year, period, account, objects, amount, quantity, line)
+            )
+            if len(rest) > 2:
+                self.warn(line, f"#{kind.value}: {len(rest) - 2} extra field(s) ignored")
+
+        return handle
+
+    def _objects_then_rest(
+        self, line: int, label: str, f: Sequence[Field], at: int
+    ) -> tuple[ObjectList, Sequence[Field]]:
+        if len(f) > at and isinstance(f[at], tuple):
+            return _objects(f[at]), f[at + 1 :]  # type: ignore[arg-type]
+        self.warn(line, f"{label}: object list {{}} missing")
+        return (), f[at:]
+
+    # -- result --------------------------------------------------------------
+    def build(self, encoding: str) -> SieDocument:
+        for label in MANDATORY_LABELS:
+            if label not in self.counts:
+                self.warn(1, f"file has no {label} record")
+        has_balances = any(label in self.counts for label in BALANCE_LABELS)
+        sie_type = self.sie_type
+        if sie_type is None:
+            sie_type = 4 if self.vouchers or "#VER" in self.counts else 1
+        variant = ("E" if has_balances else "I") if sie_type == 4 else None
+        accounts = []
+        for parts in self.accounts.values():
+            if parts.name is None:
+                self.warn(parts.line, f"account {parts.number} has no #KONTO; empty name used")
+            accounts.append(
+                Account(
+                    number=parts.number,
+                    name=parts.name or "",
+                    account_type=parts.account_type,
+                    unit=parts.unit,
+                    sru_codes=tuple(parts.sru_codes),
+                    line=parts.line,
+                )
+            )
+        company = CompanyInfo(
+            name=self.company.get("name", ""),
+            org_number=self.company.get("org_number", ""),
+            company_id=self.company.get("company_id", ""),
+            address=self.address,
+            company_type=self.company.get("company_type", ""),
+            sni_code=self.company.get("sni_code", ""),
+            acquisition_number=self.company.get("acquisition_number", ""),
+        )
+        return SieDocument(
+            sie_type=sie_type,
+            variant=variant,
+            flag=self.flag,
+            program=self.program,
+            file_format=self.file_format,
+            generated_on=self.generated_on,
+            generated_by=self.generated_by,
+            company=company,
+            fiscal_years=tuple(sorted(self.fiscal_years, key=lambda y: -y.index)),
+            tax_year=self.tax_year,
+            period_covered_to=self.period_covered_to,
+            chart_type=self.chart_type,
+            currency=self.currency,
+            accounts=tuple(accounts),
+            dimensions=tuple(self.dimensions),
+            objects=tuple(self.objects),
+            balances=tuple(self.balances),
+            object_balances=tuple(self.object_balances),
+            period_balances=tuple(self.period_balances),
+            vouchers=tuple(self.vouchers),
+            encoding=encoding,
+            ksumma=getattr(self, "ksumma_status", KsummaStatus.ABSENT),
+        )

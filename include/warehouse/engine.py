@@ -1,0 +1,65 @@
+"""One SQLAlchemy URL selects the warehouse: SQLite by default, PostgreSQL in production."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_SQLITE_PATH = REPO_ROOT / "data" / "warehouse.db"
+
+EngineLike = str | sa.URL | sa.Engine
+
+
+def default_url() -> str:
+    """``WAREHOUSE_URL`` when set, else the embedded SQLite file under data/."""
+    return os.environ.get("WAREHOUSE_URL") or f"sqlite:///{DEFAULT_SQLITE_PATH}"
+
+
+def _sqlite_setup(engine: sa.Engine) -> None:
+    # pysqlite's own implicit transactions are unreliable (DDL, savepoints);
+    # take control and start every transaction ourselves (a load's first statement
+    # writes, so it takes the write lock at once and busy_timeout queues a second loader).
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA busy_timeout = 30000")
+        # WAL: readers keep seeing the old books while a load commits;
+        # synchronous=NORMAL is crash-safe with WAL (may lose the last commit on power loss).
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA temp_store = MEMORY")
+        cursor.execute("PRAGMA cache_size = -65536")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: sa.Connection) -> None:
+        conn.exec_driver_sql("BEGIN")
+
+
+def create_warehouse_engine(url: str | sa.URL | None = None, **kwargs: Any) -> sa.Engine:
+    """An engine for the warehouse URL (default: :func:`default_url`)."""
+    url = sa.make_url(url or default_url())
+    if url.get_backend_name() == "sqlite":
+        if url.database and url.database != ":memory:":
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, **kwargs)
+        _sqlite_setup(engine)
+        return engine
+    if url.get_backend_name() == "postgresql" and url.get_driver_name() in ("", "psycopg2"):
+        url = url.set(drivername="postgresql+psycopg")  # psycopg 3: COPY support
+    return sa.create_engine(url, **kwargs)
+
+
+def engine_for(url_or_engine: EngineLike | None) -> tuple[sa.Engine, bool]:
+    """(engine, owned): owned engines are created here and must be disposed by the caller."""
+    if isinstance(url_or_engine, sa.Engine):
+        return url_or_engine, False
+    return create_warehouse_engine(url_or_engine), True

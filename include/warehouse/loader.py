@@ -1,0 +1,747 @@
+"""Load a SIE file into the warehouse: one (company, fiscal year) partition per load.
+
+A load runs in ONE transaction: it locks the partition, deletes its rows from
+every partition table and writes the new ones, so readers see the old books
+or the new, never a mix, and a failure leaves the old books untouched.
+Vouchers and rows come from the bulk path (Arrow tables): COPY on PostgreSQL,
+``executemany`` of prepared tuples on SQLite. No per-row objects.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from itertools import repeat
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from include.sie4.errors import SieError
+from include.sie4.records import Diagnostic, SieDocument
+from include.warehouse import schema
+from include.warehouse.engine import EngineLike, engine_for
+from include.warehouse.types import quantity_text, to_ore
+
+if TYPE_CHECKING:
+    from include.sie4.bulk import SieColumns
+
+SourceKind = Literal["fortnox", "inbox", "cli"]
+SOURCE_KINDS: tuple[str, ...] = ("fortnox", "inbox", "cli")
+AfterTable = Callable[[str], None]
+
+_COPY_BATCH_ROWS = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class LoadResult:
+    """What a load did. ``skipped`` is True when the partition already held this file."""
+
+    company_id: int
+    org_number: str | None
+    company_name: str
+    fiscal_year_start: date
+    fiscal_year_end: date
+    extract_id: str
+    sha256: str
+    counts: dict[str, int]
+    skipped: bool
+    warnings: tuple[Diagnostic, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class CompanyIdentity:
+    """How a file names its company; ``key`` is the warehouse's unique identity."""
+
+    key: str
+    org_number: str | None
+    name: str
+    program_company_id: str | None
+
+
+# ----------------------------------------------------------------- identity
+
+
+def normalise_org_number(raw: str) -> str | None:
+    """``NNNNNN-NNNN`` from the forms seen in real files, else None.
+
+    Accepts 5565678901, 556567-8901 and the 12-digit form with a century
+    prefix (16, 19, 20) that some programs write.
+    """
+    digits = re.sub(r"\D", "", raw)
+    if len(digits) == 12 and digits[:2] in ("16", "19", "20"):
+        digits = digits[2:]
+    if len(digits) != 10:
+        return None
+    return f"{digits[:6]}-{digits[6:]}"
+
+
+def company_identity(doc: SieDocument, *, sha256: str) -> CompanyIdentity:
+    """The company key: organisation number, else #FNR, else #FNAMN, else the file's hash.
+
+    The last fallback makes every readable file loadable; such a company is
+    one file's books and gets a warning.
+    """
+    info = doc.company
+    raw_org = info.org_number.strip()
+    org = normalise_org_number(raw_org) if raw_org else None
+    name = info.name.strip()
+    fnr = info.company_id.strip() or None
+    if org:
+        key = org
+    elif raw_org:
+        key = f"orgnr:{raw_org}"
+    elif fnr:
+        key = f"fnr:{fnr}"
+    elif name:
+        key = f"name:{name}"
+    else:
+        key = f"file:{sha256[:16]}"
+    return CompanyIdentity(key=key, org_number=org, name=name or key, program_company_id=fnr)
+
+
+def current_fiscal_year(doc: SieDocument, vouchers: pa.Table) -> tuple[date, date, bool]:
+    """(start, end, from_file) of the partition's year.
+
+    Without ``#RAR 0`` (common in 4I files) the year is the calendar year of
+    the earliest voucher, else of ``#GEN``; a file with neither is rejected.
+    """
+    year = doc.fiscal_year(0)
+    if year is not None:
+        return year.start, year.end, True
+    anchor: date | None = None
+    if vouchers.num_rows:
+        anchor = pc.min(vouchers.column("date")).as_py()
+    if anchor is None:
+        anchor = doc.generated_on
+    if anchor is None:
+        raise SieError(
+            [Diagnostic(1, "no #RAR 0, no vouchers and no #GEN date: fiscal year unknown")]
+        )
+    return date(anchor.year, 1, 1), date(anchor.year, 12, 31), False
+
+
+# ----------------------------------------------------------------- header rows
+
+
+def _objects_json(objects: Sequence[tuple[str, str]]) -> str:
+    return json.dumps([list(pair) for pair in objects], ensure_ascii=False)
+
+
+def _header_rows(
+    doc: SieDocument, fy_start: date, fy_end: date, from_file: bool
+) -> dict[str, list[dict[str, Any]]]:
+    """Rows of the small partition tables (without company_id/fiscal_year_start/extract_id)."""
+    years: dict[int, dict[str, Any]] = {}
+    for y in doc.fiscal_years:
+        years[y.index] = {"year_index": y.index, "start_date": y.start, "end_date": y.end}
+    if 0 not in years:
+        years[0] = {"year_index": 0, "start_date": fy_start, "end_date": fy_end}
+    for row in years.values():
+        row["from_file"] = from_file or row["year_index"] != 0
+
+    # Repeated definitions: the later record wins, as in SieDocument.balances_of.
+    accounts = {
+        a.number: {
+            "account": a.number,
+            "name": a.name,
+            "account_type": a.account_type,
+            "unit": a.unit,
+            "sru_code": a.sru_codes[0] if a.sru_codes else None,
+            "sru_codes": " ".join(a.sru_codes) if a.sru_codes else None,
+            "line": a.line,
+        }
+        for a in doc.accounts
+    }
+    dimensions = {
+        d.number: {"dimension": d.number, "name": d.name, "parent": d.parent, "line": d.line}
+        for d in doc.dimensions
+    }
+    objects = {
+        (o.dimension, o.object_id): {
+            "dimension": o.dimension,
+            "object_id": o.object_id,
+            "name": o.name,
+            "line": o.line,
+        }
+        for o in doc.objects
+    }
+    last_of: dict[tuple[str, int, str], int] = {}
+    for i, b in enumerate(doc.balances):
+        last_of[(b.kind.value, b.year_index, b.account)] = i
+    balances = [
+        {
+            "record_index": i,
+            "kind": b.kind.value,
+            "year_index": b.year_index,
+            "account": b.account,
+            "amount": b.amount,
+            "quantity": b.quantity,
+            "is_effective": last_of[(b.kind.value, b.year_index, b.account)] == i,
+            "line": b.line,
+        }
+        for i, b in enumerate(doc.balances)
+    ]
+    period_balances = [
+        {
+            "record_index": i,
+            "kind": p.kind.value,
+            "year_index": p.year_index,
+            "period": p.period,
+            "account": p.account,
+            "objects": _objects_json(p.objects),
+            "amount": p.amount,
+            "quantity": p.quantity,
+            "line": p.line,
+        }
+        for i, p in enumerate(doc.period_balances)
+    ]
+    object_balances = [
+        {
+            "record_index": i,
+            "kind": o.kind.value,
+            "year_index": o.year_index,
+            "account": o.account,
+            "dimension": o.objects[0][0] if o.objects else None,
+            "object_id": o.objects[0][1] if o.objects else None,
+            "objects": _objects_json(o.objects),
+            "amount": o.amount,
+            "quantity": o.quantity,
+            "line": o.line,
+        }
+        for i, o in enumerate(doc.object_balances)
+    ]
+    return {
+        "fiscal_year": sorted(years.values(), key=lambda r: r["year_index"]),
+        "account": list(accounts.values()),
+        "dimension": list(dimensions.values()),
+        "object": list(objects.values()),
+        "balance": balances,
+        "period_balance": period_balances,
+        "object_balance": object_balances,
+    }
+
+
+# ----------------------------------------------------------------- bulk tables
+
+# Warehouse column <- Arrow column of the bulk path (include/sie4/columns.py).
+_VOUCHER_COLUMNS = (
+    ("voucher_index", "voucher_index"),
+    ("series", "series"),
+    ("number", "number"),
+    ("voucher_date", "date"),
+    ("text", "text"),
+    ("registered_on", "registered_on"),
+    ("signature", "signature"),
+    ("line", "line"),
+)
+_ROW_COLUMNS = (
+    ("row_index", "row_index"),
+    ("voucher_index", "voucher_index"),
+    ("kind", "kind"),
+    ("account", "account"),
+    ("amount", "amount"),
+    ("row_date", "date"),
+    ("text", "text"),
+    ("quantity", "quantity"),
+    ("signature", "signature"),
+    ("line", "line"),
+    ("in_balance", "in_balance"),
+)
+_ROW_OBJECT_COLUMNS = (
+    ("row_index", "row_index"),
+    ("position", "position"),
+    ("dimension", "dimension"),
+    ("object_id", "object_id"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Partition:
+    company_id: int
+    fiscal_year_start: date
+    extract_id: str
+
+
+def _sqlite_column(array: pa.ChunkedArray) -> list[Any]:
+    """Python values in the exact form the SQLite column types store."""
+    t = array.type
+    if pa.types.is_decimal(t):
+        if t.scale == 2:  # money -> integer öre
+            hundred = pa.scalar(Decimal(100), pa.decimal128(3, 0))
+            return pc.cast(pc.multiply_checked(array, hundred), pa.int64()).to_pylist()
+        return [None if v is None else quantity_text(v) for v in array.to_pylist()]
+    if pa.types.is_date(t):
+        return pc.cast(array, pa.string()).to_pylist()
+    if pa.types.is_boolean(t):
+        return pc.cast(array, pa.int8()).to_pylist()
+    return array.to_pylist()
+
+
+def _insert_sqlite(
+    conn: sa.Connection,
+    table: sa.Table,
+    data: pa.Table,
+    mapping: Sequence[tuple[str, str]],
+    part: _Partition,
+) -> None:
+    if data.num_rows == 0:
+        return
+    names = ["company_id", "fiscal_year_start", *(w for w, _ in mapping), "extract_id"]
+    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+    n = data.num_rows
+    columns = [_sqlite_column(data.column(src)) for _, src in mapping]
+    rows = zip(
+        repeat(part.company_id, n),
+        repeat(part.fiscal_year_start.isoformat(), n),
+        *columns,
+        repeat(part.extract_id, n),
+        strict=False,
+    )
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.executemany(sql, rows)
+    finally:
+        cursor.close()
+
+
+def _csv_chunks(data: pa.Table) -> Iterator[bytes]:
+    options = pacsv.WriteOptions(include_header=False, batch_size=8192)
+    for batch in data.to_batches(max_chunksize=_COPY_BATCH_ROWS):
+        buffer = io.BytesIO()
+        pacsv.write_csv(batch, buffer, options)
+        yield buffer.getvalue()
+
+
+def _insert_postgres(
+    conn: sa.Connection,
+    table: sa.Table,
+    data: pa.Table,
+    mapping: Sequence[tuple[str, str]],
+    part: _Partition,
+) -> None:
+    if data.num_rows == 0:
+        return
+    n = data.num_rows
+    arrays = [
+        pa.repeat(pa.scalar(part.company_id, pa.int32()), n),
+        pa.repeat(pa.scalar(part.fiscal_year_start, pa.date32()), n),
+        *(data.column(src) for _, src in mapping),
+        pa.repeat(pa.scalar(part.extract_id, pa.string()), n),
+    ]
+    names = ["company_id", "fiscal_year_start", *(w for w, _ in mapping), "extract_id"]
+    csv_table = pa.table(arrays, names=names)
+    quote = conn.dialect.identifier_preparer.quote
+    sql = (
+        f"COPY {quote(table.name)} ({', '.join(quote(c) for c in names)}) "
+        "FROM STDIN (FORMAT csv)"
+    )
+    raw = conn.connection.dbapi_connection
+    with raw.cursor() as cursor, cursor.copy(sql) as copy:  # type: ignore[union-attr]
+        for chunk in _csv_chunks(csv_table):
+            copy.write(chunk)
+
+
+# ----------------------------------------------------------------- the load
+
+
+def _read_bytes(source: Path | str | bytes) -> tuple[bytes, str | None]:
+    if isinstance(source, bytes):
+        return source, None
+    path = Path(source)
+    return path.read_bytes(), path.name
+
+
+def _read_columns(data: bytes, *, lenient: bool, name: str) -> SieColumns:
+    from include.sie4.bulk import read_columns
+
+    try:
+        return read_columns(data, lenient=lenient)
+    except SieError as exc:
+        if exc.source is None:  # name the file in the message
+            raise SieError(
+                exc.errors, source=name, warnings=exc.warnings, unreadable=exc.unreadable
+            ) from exc
+        raise
+
+
+def _dialect_insert(conn: sa.Connection, table: sa.Table) -> Any:
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    if conn.dialect.name == "sqlite":
+        return sqlite.insert(table)
+    raise ValueError(f"unsupported warehouse database: {conn.dialect.name}")
+
+
+def _upsert_company(
+    conn: sa.Connection, identity: CompanyIdentity, fortnox_tenant_id: str | None
+) -> int:
+    c = schema.company
+    stmt = (
+        _dialect_insert(conn, c)
+        .values(
+            company_key=identity.key,
+            org_number=identity.org_number,
+            name=identity.name,
+            fortnox_tenant_id=fortnox_tenant_id,
+            program_company_id=identity.program_company_id,
+            created_at=datetime.now(UTC),
+        )
+        .on_conflict_do_nothing(index_elements=["company_key"])
+    )
+    conn.execute(stmt)
+    row = conn.execute(
+        sa.select(c.c.company_id, c.c.fortnox_tenant_id).where(c.c.company_key == identity.key)
+    ).one()
+    company_id = int(row.company_id)
+    changes: dict[str, Any] = {"name": identity.name}
+    if fortnox_tenant_id is not None:
+        if row.fortnox_tenant_id not in (None, fortnox_tenant_id):
+            raise ValueError(
+                f"company {identity.key} is Fortnox tenant {row.fortnox_tenant_id}, "
+                f"not {fortnox_tenant_id}"
+            )
+        changes["fortnox_tenant_id"] = fortnox_tenant_id
+    conn.execute(sa.update(c).where(c.c.company_id == company_id).values(**changes))
+    return company_id
+
+
+def _lock_partition(conn: sa.Connection, company_id: int, fy_start: date) -> None:
+    # PostgreSQL: serialise loads of one partition; SQLite: BEGIN IMMEDIATE already did.
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            sa.text("SELECT pg_advisory_xact_lock(:a, :b)"),
+            {"a": company_id, "b": fy_start.year * 10000 + fy_start.month * 100 + fy_start.day},
+        )
+
+
+def _current_sha256(conn: sa.Connection, company_id: int, fy_start: date) -> str | None:
+    fy, ex = schema.fiscal_year, schema.extract
+    return conn.execute(
+        sa.select(ex.c.sha256)
+        .select_from(fy.join(ex, ex.c.extract_id == fy.c.extract_id))
+        .where(
+            fy.c.company_id == company_id,
+            fy.c.fiscal_year_start == fy_start,
+            fy.c.year_index == 0,
+        )
+    ).scalar_one_or_none()
+
+
+def partition_counts(conn: sa.Connection, company_id: int, fy_start: date) -> dict[str, int]:
+    """Rows per partition table for one (company, fiscal year)."""
+    counts: dict[str, int] = {}
+    for table in reversed(schema.PARTITION_TABLES):
+        counts[table.name] = conn.execute(
+            sa.select(sa.func.count()).where(
+                table.c.company_id == company_id, table.c.fiscal_year_start == fy_start
+            )
+        ).scalar_one()
+    return counts
+
+
+def _register_extract(
+    conn: sa.Connection, values: dict[str, Any], *, extract_id: str, sha256: str
+) -> None:
+    ex = schema.extract
+    existing = conn.execute(
+        sa.select(ex.c.sha256).where(ex.c.extract_id == extract_id)
+    ).scalar_one_or_none()
+    if existing is None:
+        conn.execute(sa.insert(ex).values(extract_id=extract_id, sha256=sha256, **values))
+    elif existing == sha256:
+        conn.execute(sa.update(ex).where(ex.c.extract_id == extract_id).values(**values))
+    else:
+        raise ValueError(f"extract id {extract_id!r} already names a different file")
+
+
+def load_columns(
+    columns: SieColumns,
+    url_or_engine: EngineLike,
+    *,
+    sha256: str,
+    size_bytes: int,
+    file_name: str,
+    source_kind: SourceKind = "cli",
+    fortnox_tenant_id: str | None = None,
+    extract_id: str | None = None,
+    landing_path: str | None = None,
+    force: bool = False,
+    after_table: AfterTable | None = None,
+) -> LoadResult:
+    """Replace one partition with already-read columns (see :func:`load_sie`)."""
+    if source_kind not in SOURCE_KINDS:
+        raise ValueError(f"source_kind must be one of {SOURCE_KINDS}, not {source_kind!r}")
+    doc = columns.document
+    warnings = list(doc.warnings)
+    identity = company_identity(doc, sha256=sha256)
+    if identity.key.startswith("file:"):
+        warnings.append(
+            Diagnostic(1, "no #ORGNR, #FNR or #FNAMN: company keyed by the file hash", "warning")
+        )
+    fy_start, fy_end, from_file = current_fiscal_year(doc, columns.vouchers)
+    if not from_file:
+        warnings.append(
+            Diagnostic(1, f"no #RAR 0: fiscal year taken as {fy_start}..{fy_end}", "warning")
+        )
+    extract_id = extract_id or f"{source_kind}-{sha256[:24]}"
+    header = _header_rows(doc, fy_start, fy_end, from_file)
+
+    engine, owned = engine_for(url_or_engine)
+    try:
+        with engine.begin() as conn:
+            company_id = _upsert_company(conn, identity, fortnox_tenant_id)
+            _lock_partition(conn, company_id, fy_start)
+            result = LoadResult(
+                company_id=company_id,
+                org_number=identity.org_number,
+                company_name=identity.name,
+                fiscal_year_start=fy_start,
+                fiscal_year_end=fy_end,
+                extract_id=extract_id,
+                sha256=sha256,
+                counts={},
+                skipped=True,
+                warnings=tuple(warnings),
+            )
+            if not force and _current_sha256(conn, company_id, fy_start) == sha256:
+                counts = partition_counts(conn, company_id, fy_start)
+                return _replace(result, counts=counts)
+
+            for table in schema.PARTITION_TABLES:
+                conn.execute(
+                    sa.delete(table).where(
+                        table.c.company_id == company_id, table.c.fiscal_year_start == fy_start
+                    )
+                )
+            _register_extract(
+                conn,
+                {
+                    "company_id": company_id,
+                    "fiscal_year_start": fy_start,
+                    "source_kind": source_kind,
+                    "file_name": file_name,
+                    "size_bytes": size_bytes,
+                    "program": " ".join(p for p in doc.program if p),
+                    "encoding": doc.encoding,
+                    "sie_type": doc.sie_type,
+                    "landing_path": landing_path,
+                    "warning_count": len(warnings),
+                    "loaded_at": datetime.now(UTC),
+                },
+                extract_id=extract_id,
+                sha256=sha256,
+            )
+            part = _Partition(company_id, fy_start, extract_id)
+            counts = _write_partition(conn, part, header, columns, after_table)
+        return _replace(result, counts=counts, skipped=False)
+    finally:
+        if owned:
+            engine.dispose()
+
+
+def _replace(result: LoadResult, **changes: Any) -> LoadResult:
+    from dataclasses import replace
+
+    return replace(result, **changes)
+
+
+def _write_partition(
+    conn: sa.Connection,
+    part: _Partition,
+    header: Mapping[str, list[dict[str, Any]]],
+    columns: SieColumns,
+    after_table: AfterTable | None,
+) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    keys = {
+        "company_id": part.company_id,
+        "fiscal_year_start": part.fiscal_year_start,
+        "extract_id": part.extract_id,
+    }
+    tables = schema.metadata.tables
+    for name, rows in header.items():
+        if rows:
+            conn.execute(sa.insert(tables[name]), [{**keys, **row} for row in rows])
+        counts[name] = len(rows)
+        if after_table is not None:
+            after_table(name)
+
+    insert = _insert_postgres if conn.dialect.name == "postgresql" else _insert_sqlite
+    bulk = (
+        (schema.voucher, columns.vouchers, _VOUCHER_COLUMNS),
+        (schema.voucher_row, columns.rows, _ROW_COLUMNS),
+        (schema.voucher_row_object, columns.row_objects, _ROW_OBJECT_COLUMNS),
+    )
+    for table, data, mapping in bulk:
+        insert(conn, table, data, mapping, part)
+        counts[table.name] = data.num_rows
+        if after_table is not None:
+            after_table(table.name)
+    return counts
+
+
+def load_sie(
+    source: Path | str | bytes,
+    url_or_engine: EngineLike,
+    *,
+    lenient: bool = False,
+    source_kind: SourceKind = "cli",
+    file_name: str | None = None,
+    fortnox_tenant_id: str | None = None,
+    extract_id: str | None = None,
+    landing_path: str | None = None,
+    force: bool = False,
+    after_table: AfterTable | None = None,
+) -> LoadResult:
+    """Load one SIE file, replacing its (company, fiscal year) partition atomically.
+
+    The same file (same SHA-256) already current in its partition is a no-op
+    (``skipped=True``) unless ``force``. A rejected file raises ``SieError``
+    naming the file and lines, and nothing is written. ``after_table(name)``
+    is called after each table is written (a test hook to fail mid-load).
+    """
+    data, path_name = _read_bytes(source)
+    name = file_name or path_name or "<bytes>"
+    columns = _read_columns(data, lenient=lenient, name=name)
+    return load_columns(
+        columns,
+        url_or_engine,
+        sha256=hashlib.sha256(data).hexdigest(),
+        size_bytes=len(data),
+        file_name=name,
+        source_kind=source_kind,
+        fortnox_tenant_id=fortnox_tenant_id,
+        extract_id=extract_id,
+        landing_path=landing_path,
+        force=force,
+        after_table=after_table,
+    )
+
+
+# ----------------------------------------------------------------- open items
+
+_OPEN_ITEM_FIELDS = {
+    "ar": ("invoice_number", "customer_number", "customer_name"),
+    "ap": ("invoice_number", "supplier_number", "supplier_name"),
+}
+_COMMON_FIELDS = ("invoice_date", "due_date", "total", "open_amount", "currency")
+
+
+def _as_date(value: Any, what: str) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        return date.fromisoformat(value)
+    raise TypeError(f"{what}: expected a date or YYYY-MM-DD, not {type(value).__name__}")
+
+
+def _open_item_row(kind: str, i: int, raw: Mapping[str, Any]) -> dict[str, Any]:
+    fields = (*_OPEN_ITEM_FIELDS[kind], *_COMMON_FIELDS)
+    missing = [f for f in fields if f not in raw and f != "due_date"]
+    if missing:
+        raise ValueError(f"{kind} open item {i}: missing {', '.join(missing)}")
+    row = {f: raw.get(f) for f in fields}
+    for f in _OPEN_ITEM_FIELDS[kind]:
+        row[f] = str(row[f])
+    row["invoice_date"] = _as_date(row["invoice_date"], f"{kind} open item {i} invoice_date")
+    row["due_date"] = _as_date(row["due_date"], f"{kind} open item {i} due_date")
+    for f in ("total", "open_amount"):
+        to_ore(row[f])  # exact money or a clear error (floats refused)
+        row[f] = Decimal(str(row[f])) if not isinstance(row[f], Decimal) else row[f]
+    return row
+
+
+def load_open_items(
+    kind: Literal["ar", "ap"],
+    rows: Iterable[Mapping[str, Any]] | pa.Table,
+    url_or_engine: EngineLike,
+    *,
+    company_id: int,
+    fiscal_year_start: date,
+    extract_id: str,
+) -> int:
+    """Replace the open receivables (``ar``) or payables (``ap``) of one partition.
+
+    Rows hold invoice_number, customer_/supplier_number and _name, invoice_date,
+    due_date (optional), total, open_amount (Decimal, int or str) and currency.
+    ``extract_id`` must name a registered extract. Returns the rows written.
+    """
+    if kind not in _OPEN_ITEM_FIELDS:
+        raise ValueError(f"kind must be 'ar' or 'ap', not {kind!r}")
+    table = schema.ar_open_item if kind == "ar" else schema.ap_open_item
+    items = rows.to_pylist() if isinstance(rows, pa.Table) else list(rows)
+    prepared = [
+        {
+            "company_id": company_id,
+            "fiscal_year_start": fiscal_year_start,
+            "extract_id": extract_id,
+            **_open_item_row(kind, i, raw),
+        }
+        for i, raw in enumerate(items)
+    ]
+    engine, owned = engine_for(url_or_engine)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.delete(table).where(
+                    table.c.company_id == company_id,
+                    table.c.fiscal_year_start == fiscal_year_start,
+                )
+            )
+            if prepared:
+                conn.execute(sa.insert(table), prepared)
+    finally:
+        if owned:
+            engine.dispose()
+    return len(prepared)
+
+
+# ----------------------------------------------------------------- checksums
+
+
+def partition_checksum(
+    url_or_engine: EngineLike | sa.Connection,
+    company_id: int,
+    fiscal_year_start: date,
+    tables: Sequence[sa.Table] = schema.PARTITION_TABLES,
+) -> str:
+    """SHA-256 over every row of the partition, in key order (identical books -> same hash)."""
+    digest = hashlib.sha256()
+
+    def feed(conn: sa.Connection) -> None:
+        for table in sorted(tables, key=lambda t: t.name):
+            digest.update(f"[{table.name}]".encode())
+            stmt = (
+                sa.select(table)
+                .where(
+                    table.c.company_id == company_id,
+                    table.c.fiscal_year_start == fiscal_year_start,
+                )
+                .order_by(*table.primary_key.columns)
+            )
+            for row in conn.execute(stmt):
+                digest.update(repr(tuple(row)).encode())
+                digest.update(b"\n")
+
+    if isinstance(url_or_engine, sa.Connection):
+        feed(url_or_engine)
+    else:
+        engine, owned = engine_for(url_or_engine)
+        try:
+            with engine.connect() as conn:
+                feed(conn)
+        finally:
+            if owned:
+                engine.dispose()
+    return digest.hexdigest()

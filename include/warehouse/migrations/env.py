@@ -1,0 +1,23 @@
+"""Alembic environment: the caller passes a live connection (see include.warehouse.migrate)."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from include.warehouse.schema import metadata
+
+connection = context.config.attributes.get("connection")
+if connection is None:
+    raise RuntimeError(
+        "run migrations with `python -m include.warehouse migrate [--url URL]`, "
+        "which passes the database connection to Alembic"
+    )
+
+context.configure(
+    connection=connection,
+    target_metadata=metadata,
+    render_as_batch=connection.dialect.name == "sqlite",
+    compare_type=True,
+)
+with context.begin_transaction():
+    context.run_migrations()

@@ -1,0 +1,1 @@
+"""Airflow-facing pieces shared by the DAGs: assets and connection lookups."""
