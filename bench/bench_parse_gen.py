@@ -77,18 +77,17 @@ def _amount(ore: int) -> str:
     return f"{sign}{whole}.{cents:02d}"
 
 
-def _row(
-    rng: random.Random, label: str, account: str, ore: int, day: date, indent: str
-) -> str:
+def _row(rng: random.Random, label: str, account: str, ore: int, day: date, indent: str) -> str:
     objects = rng.choice(OBJECTS) if rng.random() < 0.25 else "{}"
+    text = rng.choice(TEXTS).replace('"', '\\"')
     line = f"{indent}#{label} {account} {objects} {_amount(ore)}"
     roll = rng.random()
     if roll < 0.15:
-        line += f' {day:%Y%m%d} "{rng.choice(TEXTS)}"'
+        line += f' {day:%Y%m%d} "{text}"'
     elif roll < 0.2:
         line += f' {day:%Y%m%d} "" {rng.randint(1, 40)}.5'
     elif roll < 0.22:
-        line += f' "" "{rng.choice(TEXTS)}" "" "Anna Ek"'
+        line += f' "" "{text}" "" "Anna Ek"'
     return line
 
 
@@ -104,7 +103,9 @@ def generate_lines(rows: int, *, seed: int = 1, first: date = date(2024, 1, 1)) 
         day = first + timedelta(days=rng.randrange(365))
         series = rng.choice("AABBCE")
         text = rng.choice(TEXTS).replace('"', '\\"')
-        registered = f" {day + timedelta(days=rng.randrange(5)):%Y%m%d}" if rng.random() < 0.5 else ""
+        registered = (
+            f" {day + timedelta(days=rng.randrange(5)):%Y%m%d}" if rng.random() < 0.5 else ""
+        )
         lines.append(f'#VER {series} {number} {day:%Y%m%d} "{text}"{registered}')
         lines.append("{")
         indent = rng.choice(("", "   ", "\t"))

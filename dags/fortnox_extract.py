@@ -70,7 +70,6 @@ def fortnox_extract() -> None:
         @task(map_index_template="{{ company_label }}")
         def resolve_fiscal_year(company: str, params: dict, run_id: str) -> dict:
             from fortnox.hooks import FortnoxHook
-
             from include.ingest.extract import resolve_fiscal_year, staging_dir
             from include.settings import data_dir
 
@@ -82,7 +81,6 @@ def fortnox_extract() -> None:
         @task(map_index_template="{{ company_label }}")
         def fetch_sie(company: str, selection: dict, run_id: str) -> dict:
             from fortnox.hooks import FortnoxHook
-
             from include.ingest.extract import fetch_sie, staging_dir
             from include.settings import data_dir
 
@@ -93,7 +91,6 @@ def fortnox_extract() -> None:
         @task(map_index_template="{{ company_label }}")
         def fetch_subledgers(company: str, selection: dict, run_id: str) -> dict:
             from fortnox.hooks import FortnoxHook
-
             from include.ingest.extract import fetch_subledgers, staging_dir
             from include.settings import data_dir
 

@@ -62,33 +62,39 @@ from pipeline.assets import FORTNOX_LANDING, WAREHOUSE_BOOKS
             False, type="boolean", description="Load files with tolerable defects, with warnings."
         ),
         "include_inbox": Param(True, type="boolean", description="Also load the inbox folder."),
+        "scan_landing": Param(
+            False,
+            type="boolean",
+            description="Also load landed extracts the warehouse lacks (catch-up, manual runs).",
+        ),
     },
 )
 def sie4_to_warehouse() -> None:
     @task
     def ensure_warehouse_schema() -> str:
-        from include.warehouse.migrate import migrate
         from pipeline.warehouse import warehouse_url
+
+        from include.warehouse.migrate import migrate
 
         return migrate(warehouse_url())
 
     @task
     def collect_files(params: dict, triggering_asset_events=None) -> list[dict]:  # type: ignore[no-untyped-def]
-        from include.ingest.work import collect_work
+        from pipeline.warehouse import warehouse_url
+
+        from include.ingest.work import collect_work, unloaded_landing_events
         from include.settings import data_dir
 
         events = [e.extra for e in (triggering_asset_events or {}).get(FORTNOX_LANDING, [])]
-        events = [
-            e
-            for e in events
-            if (not params["company"] or e.get("company") == params["company"])
-            and (not params["fiscal_year"] or e["fiscal_year_start"][:4] == str(params["fiscal_year"]))
-        ]
+        if params["scan_landing"]:
+            events += unloaded_landing_events(data_dir(), warehouse_url())
         return collect_work(
             data_dir(),
             file_path=params["file_path"],
             landing_events=events,
             include_inbox=params["include_inbox"],
+            company=params["company"],
+            fiscal_year=params["fiscal_year"],
         )
 
     @task(outlets=[WAREHOUSE_BOOKS], map_index_template="{{ work_label }}")
@@ -96,10 +102,10 @@ def sie4_to_warehouse() -> None:
         from dataclasses import asdict
 
         from airflow.sdk.exceptions import AirflowFailException
+        from pipeline.warehouse import warehouse_url
 
         from include.ingest.work import RejectedFile, label, run_work_item
         from include.settings import data_dir
-        from pipeline.warehouse import warehouse_url
 
         context = get_current_context()
         context["work_label"] = label(item)  # type: ignore[typeddict-unknown-key]

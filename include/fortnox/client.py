@@ -162,11 +162,12 @@ class FortnoxClient:
         attempt = 0
         while True:
             attempt += 1
-            self._pacer.acquire(self._pacer_key)
             headers = {
                 "Authorization": f"Bearer {self._access_token()}",
                 "Accept": "application/json",
             }
+            # Take the slot last, right before sending, so the window matches Fortnox's.
+            self._pacer.acquire(self._pacer_key)
             if content is not None:
                 headers["Content-Type"] = "application/json"
             try:

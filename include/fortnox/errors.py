@@ -222,6 +222,9 @@ def error_from_response(
         return RateLimited(
             message or "rate limited", retry_after=_retry_after_seconds(retry_after), **kwargs
         )
+    if status_code == 404:
+        # Fortnox answers some missing resources with a generic code (e.g. 2000588).
+        return NotFound(message, **kwargs)  # type: ignore[arg-type]
     if code is not None and code in _CODE_CLASSES:
         return _CODE_CLASSES[code](message, **kwargs)  # type: ignore[arg-type]
     if status_code >= 500:

@@ -39,6 +39,7 @@ DEFAULT_SERIES: dict[str, tuple[str, bool]] = {
     "C": ("Kundinbetalning", False),
     "D": ("Leverantörsfaktura", False),
     "E": ("Leverantörsutbetalning", False),
+    "L": ("Lön", False),
 }
 
 
@@ -71,9 +72,12 @@ class Tenant:
     posted: list[PostedVoucher] = field(default_factory=list)
     # (series, number, fiscal-year start) -> (ReferenceType, ReferenceNumber)
     references: dict[tuple[str, int, date], tuple[str, str]] = field(default_factory=dict)
+    # invoice number -> [(payment date, amount)], and the same by supplier GivenNumber
+    customer_payments: dict[int, list[tuple[date, Decimal]]] = field(default_factory=dict)
+    supplier_payments: dict[int, list[tuple[date, Decimal]]] = field(default_factory=dict)
 
     @classmethod
-    def from_books(cls, books: CompanyBooks, locked_until: date | None | str = "auto") -> Tenant:
+    def from_books(cls, books: CompanyBooks, locked_until: date | str | None = "auto") -> Tenant:
         years = tuple(
             FinancialYearEntry(i + 1, y.fiscal_year.start, y.fiscal_year.end)
             for i, y in enumerate(books.years)
@@ -85,6 +89,14 @@ class Tenant:
             locked = locked_until if isinstance(locked_until, date) else None
         tenant = cls(books=books, locked_until=locked, years=years)
         tenant.references = _references(books)
+        for p in books.invoice_payments:
+            tenant.customer_payments.setdefault(p.invoice_number, []).append(
+                (p.payment_date, p.amount)
+            )
+        for sp in books.supplier_invoice_payments:
+            tenant.supplier_payments.setdefault(sp.given_number, []).append(
+                (sp.payment_date, sp.amount)
+            )
         return tenant
 
     @property
@@ -321,8 +333,7 @@ def voucher_list_item(
 ) -> dict[str, object]:
     ref_type, ref_number = _reference(tenant, voucher, year)
     return {
-        "@url": f"{base_url}/3/vouchers/{voucher.series}/{voucher.number}"
-        f"?financialyear={year.id}",
+        "@url": f"{base_url}/3/vouchers/{voucher.series}/{voucher.number}?financialyear={year.id}",
         "ApprovalState": 0,
         "Comments": comments,
         "Description": voucher.text,
@@ -382,43 +393,40 @@ def invoice_json(
     tenant: Tenant, invoice: CustomerInvoice, today: date, base_url: str
 ) -> dict[str, object]:
     """An invoice as Fortnox shows it today: Balance is what is unpaid as of ``today``."""
-    payments = [
-        (p.payment_date, p.amount)
-        for p in tenant.books.invoice_payments
-        if p.invoice_number == invoice.number
-    ]
-    paid, last = _paid(payments, today)
+    paid, last = _paid(tenant.customer_payments.get(invoice.number, []), today)
     balance = invoice.total - paid
     year = tenant.year_by_start(invoice.fiscal_year_start)
-    return _drop_none({
-        "@url": f"{base_url}/3/invoices/{invoice.number}",
-        "Balance": balance,
-        "Booked": True,
-        "Cancelled": False,
-        "CostCenter": "",
-        "Currency": "SEK",
-        "CurrencyRate": Decimal(1),
-        "CurrencyUnit": Decimal(1),
-        "CustomerName": invoice.customer.name,
-        "CustomerNumber": invoice.customer.number,
-        "DocumentNumber": str(invoice.number),
-        "DueDate": invoice.due_date.isoformat(),
-        "ExternalInvoiceReference1": "",
-        "ExternalInvoiceReference2": "",
-        "FinalPayDate": last.isoformat() if balance == ZERO and last else None,
-        "InvoiceDate": invoice.invoice_date.isoformat(),
-        "InvoiceType": "INVOICE",
-        "NoxFinans": False,
-        "OCR": str(invoice.number),
-        "Project": "",
-        "Sent": True,
-        "TermsOfPayment": str((invoice.due_date - invoice.invoice_date).days),
-        "Total": invoice.total,
-        "VoucherNumber": invoice.voucher_number,
-        "VoucherSeries": invoice.voucher_series,
-        "VoucherYear": year.id if year else None,
-        "WayOfDelivery": "",
-    })
+    return _drop_none(
+        {
+            "@url": f"{base_url}/3/invoices/{invoice.number}",
+            "Balance": balance,
+            "Booked": True,
+            "Cancelled": False,
+            "CostCenter": "",
+            "Currency": "SEK",
+            "CurrencyRate": Decimal(1),
+            "CurrencyUnit": Decimal(1),
+            "CustomerName": invoice.customer.name,
+            "CustomerNumber": invoice.customer.number,
+            "DocumentNumber": str(invoice.number),
+            "DueDate": invoice.due_date.isoformat(),
+            "ExternalInvoiceReference1": "",
+            "ExternalInvoiceReference2": "",
+            "FinalPayDate": last.isoformat() if balance == ZERO and last else None,
+            "InvoiceDate": invoice.invoice_date.isoformat(),
+            "InvoiceType": "INVOICE",
+            "NoxFinans": False,
+            "OCR": str(invoice.number),
+            "Project": "",
+            "Sent": True,
+            "TermsOfPayment": str((invoice.due_date - invoice.invoice_date).days),
+            "Total": invoice.total,
+            "VoucherNumber": invoice.voucher_number,
+            "VoucherSeries": invoice.voucher_series,
+            "VoucherYear": year.id if year else None,
+            "WayOfDelivery": "",
+        }
+    )
 
 
 def invoice_payment_json(
@@ -443,45 +451,42 @@ def supplier_invoice_json(
     tenant: Tenant, invoice: SupplierInvoice, today: date, base_url: str
 ) -> dict[str, object]:
     """Balance and Total are strings, as in Fortnox's answers and spec."""
-    payments = [
-        (p.payment_date, p.amount)
-        for p in tenant.books.supplier_invoice_payments
-        if p.given_number == invoice.given_number
-    ]
-    paid, last = _paid(payments, today)
+    paid, last = _paid(tenant.supplier_payments.get(invoice.given_number, []), today)
     balance = invoice.total - paid
     year = tenant.year_by_start(invoice.fiscal_year_start)
-    return _drop_none({
-        "@url": f"{base_url}/3/supplierinvoices/{invoice.given_number}",
-        "AuthorizerName": "",
-        "Balance": format(balance, "f"),
-        "Booked": True,
-        "Cancel": False,
-        "CostCenter": "",
-        "Credit": False,
-        "Currency": "SEK",
-        "CurrencyRate": "1",
-        "CurrencyUnit": Decimal(1),
-        "DueDate": invoice.due_date.isoformat(),
-        "ExternalInvoiceNumber": "",
-        "ExternalInvoiceSeries": "",
-        "FinalPayDate": last.isoformat() if balance == ZERO and last else None,
-        "GivenNumber": str(invoice.given_number),
-        "InvoiceDate": invoice.invoice_date.isoformat(),
-        "InvoiceNumber": invoice.supplier_invoice_number,
-        "Project": "",
-        "SupplierName": invoice.supplier.name,
-        "SupplierNumber": invoice.supplier.number,
-        "Total": format(invoice.total, "f"),
-        "Vouchers": [
-            {
-                "Number": invoice.voucher_number,
-                "ReferenceType": "SUPPLIERINVOICE",
-                "Series": invoice.voucher_series,
-                "Year": year.id if year else 0,
-            }
-        ],
-    })
+    return _drop_none(
+        {
+            "@url": f"{base_url}/3/supplierinvoices/{invoice.given_number}",
+            "AuthorizerName": "",
+            "Balance": format(balance, "f"),
+            "Booked": True,
+            "Cancel": False,
+            "CostCenter": "",
+            "Credit": False,
+            "Currency": "SEK",
+            "CurrencyRate": "1",
+            "CurrencyUnit": Decimal(1),
+            "DueDate": invoice.due_date.isoformat(),
+            "ExternalInvoiceNumber": "",
+            "ExternalInvoiceSeries": "",
+            "FinalPayDate": last.isoformat() if balance == ZERO and last else None,
+            "GivenNumber": str(invoice.given_number),
+            "InvoiceDate": invoice.invoice_date.isoformat(),
+            "InvoiceNumber": invoice.supplier_invoice_number,
+            "Project": "",
+            "SupplierName": invoice.supplier.name,
+            "SupplierNumber": invoice.supplier.number,
+            "Total": format(invoice.total, "f"),
+            "Vouchers": [
+                {
+                    "Number": invoice.voucher_number,
+                    "ReferenceType": "SUPPLIERINVOICE",
+                    "Series": invoice.voucher_series,
+                    "Year": year.id if year else 0,
+                }
+            ],
+        }
+    )
 
 
 def supplier_payment_json(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import shutil
 from dataclasses import dataclass
@@ -81,7 +80,7 @@ def _write_atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_bytes(data)
-    os.replace(tmp, path)
+    tmp.replace(path)
 
 
 def _now() -> str:
@@ -263,7 +262,7 @@ def publish(stage: Path, data_root: Path, company: str, run_id: str) -> PublishR
     meta_path.unlink(missing_ok=True)
     year_dir.mkdir(parents=True, exist_ok=True)
     target = year_dir / extract_id
-    os.replace(stage, target)
+    stage.replace(target)
     return _result(target, manifest, data_root, company, selection)
 
 

@@ -52,9 +52,7 @@ def _day(value: object) -> date | None:
     return date.fromisoformat(str(value)) if value else None
 
 
-def _paid_by_invoice(
-    payments: Iterable[Mapping[str, Any]], year_end: date
-) -> dict[str, Decimal]:
+def _paid_by_invoice(payments: Iterable[Mapping[str, Any]], year_end: date) -> dict[str, Decimal]:
     paid: dict[str, Decimal] = defaultdict(Decimal)
     for payment in payments:
         paid_on = _day(payment.get("PaymentDate"))

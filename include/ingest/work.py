@@ -7,12 +7,18 @@ A work item is a small JSON-able dict so that Airflow can map one task per item:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from include.ingest.inbox import FileOutcome, InboxLayout, Outcome, pending_files
 from include.ingest.landing import SIE_FILE_NAME, LandingEvent, read_manifest
+
+if TYPE_CHECKING:
+    from include.warehouse.loader import LoadResult
+
+OPEN_ITEM_FILES = {"ar": "ar_open_items.json", "ap": "ap_open_items.json"}
 
 
 class RejectedFile(Exception):
@@ -34,14 +40,23 @@ def collect_work(
     file_path: str | None,
     landing_events: list[dict[str, Any]],
     include_inbox: bool = True,
+    company: str | None = None,
+    fiscal_year: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Work items for one run: a manual file, else landing events plus the inbox."""
+    """Work items for one run: a manual file, else landing events plus the inbox.
+
+    ``company`` and ``fiscal_year`` narrow the landing events (not the inbox).
+    """
     if file_path:
         return [{"kind": "file", "path": str(Path(file_path).resolve())}]
     items: list[dict[str, Any]] = []
     seen: set[str] = set()
     for extra in landing_events:
         event = LandingEvent.from_extra(extra)
+        if company and event.company != company:
+            continue
+        if fiscal_year and not event.fiscal_year_start.startswith(f"{fiscal_year}-"):
+            continue
         if event.extract_id not in seen:  # the same event can arrive twice
             seen.add(event.extract_id)
             items.append({"kind": "landing", "event": event.to_extra()})
@@ -49,6 +64,53 @@ def collect_work(
         layout = InboxLayout(data_root / "inbox")
         items += [{"kind": "inbox", "file_name": p.name} for p in pending_files(layout)]
     return items
+
+
+def unloaded_landing_events(data_root: Path, warehouse_url: str) -> list[dict[str, Any]]:
+    """The newest landed extract of each company and year that the warehouse lacks.
+
+    Catch-up for events that never arrived (a paused DAG, a manual `dags test`).
+    """
+    import sqlalchemy as sa
+
+    from include.ingest.extract import latest_extract
+    from include.warehouse.engine import create_warehouse_engine
+    from include.warehouse.schema import extract as extract_table
+
+    landing = data_root / "landing"
+    if not landing.is_dir():
+        return []
+    engine = create_warehouse_engine(warehouse_url)
+    try:
+        with engine.connect() as conn:
+            loaded = set(conn.scalars(sa.select(extract_table.c.extract_id)))
+    except sa.exc.OperationalError:  # no warehouse yet: everything is unloaded
+        loaded = set()
+    except sa.exc.ProgrammingError:
+        loaded = set()
+    finally:
+        engine.dispose()
+    events = []
+    for company_dir in sorted(p for p in landing.iterdir() if p.is_dir()):
+        if company_dir.name.startswith("."):
+            continue
+        for year_dir in sorted(p for p in company_dir.iterdir() if p.is_dir()):
+            newest = latest_extract(year_dir)
+            if newest is None or newest.name in loaded:
+                continue
+            manifest = read_manifest(newest)
+            events.append(
+                LandingEvent(
+                    company=manifest["company"],
+                    org_number=manifest["org_number"],
+                    company_name=manifest["company_name"],
+                    fiscal_year_start=manifest["fiscal_year_start"],
+                    fiscal_year_end=manifest["fiscal_year_end"],
+                    extract_id=manifest["extract_id"],
+                    path=newest.relative_to(data_root).as_posix(),
+                ).to_extra()
+            )
+    return events
 
 
 def label(item: dict[str, Any]) -> str:
@@ -117,6 +179,9 @@ def run_work_item(
             )
         except SieError as error:
             raise RejectedFile(str(error)) from error
+        open_items = load_landing_open_items(extract_dir, warehouse_url, result)
+        result_counts = {**result.counts, **open_items}
+        result = replace(result, counts=result_counts)
     else:
         raise ValueError(f"unknown work item kind {kind!r}")
 
@@ -143,6 +208,43 @@ def _process_inbox(
     return process_inbox_file(
         InboxLayout(data_root / "inbox"), item["file_name"], warehouse_url, lenient=lenient
     )
+
+
+def load_landing_open_items(
+    extract_dir: Path, warehouse_url: str, result: LoadResult
+) -> dict[str, int]:
+    """Replace the partition's year-end open items with the ones that landed beside the SIE."""
+    from include.warehouse.loader import load_open_items
+
+    counts = {}
+    for kind, file_name in OPEN_ITEM_FILES.items():
+        path = extract_dir / file_name
+        if not path.exists():
+            continue
+        party = "customer" if kind == "ar" else "supplier"
+        items = json.loads(path.read_text(encoding="utf-8"))["items"]
+        rows = [
+            {
+                "invoice_number": item["invoice_number"],
+                f"{party}_number": item["party_number"],
+                f"{party}_name": item["party_name"],
+                "invoice_date": item["invoice_date"],
+                "due_date": item["due_date"],
+                "total": item["total"],
+                "open_amount": item["open_amount"],
+                "currency": item["currency"],
+            }
+            for item in items
+        ]
+        counts[f"{kind}_open_item"] = load_open_items(
+            kind,  # type: ignore[arg-type]
+            rows,
+            warehouse_url,
+            company_id=result.company_id,
+            fiscal_year_start=result.fiscal_year_start,
+            extract_id=result.extract_id,
+        )
+    return counts
 
 
 def summarise(results: list[dict[str, Any] | None], expected: int) -> str:

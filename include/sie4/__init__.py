@@ -1,10 +1,10 @@
 """SIE 4 reader, writer and validation (SIE 4E/4I and the balance types 1-3).
 
-    from include.sie4 import read_sie, write_sie, read_columns
-    doc = read_sie("books.se")              # strict; SieError lists every error
-    doc = read_sie("other.se", lenient=True) # tolerable defects become warnings
-    data = write_sie(doc, ksumma=True)       # CP437 bytes
-    cols = read_columns("big.se")            # Arrow tables, no object per row
+from include.sie4 import read_sie, write_sie, read_columns
+doc = read_sie("books.se")              # strict; SieError lists every error
+doc = read_sie("other.se", lenient=True) # tolerable defects become warnings
+data = write_sie(doc, ksumma=True)       # CP437 bytes
+cols = read_columns("big.se")            # Arrow tables, no object per row
 """
 
 from __future__ import annotations

@@ -104,7 +104,7 @@ def check_ksumma(lines: Sequence[str]) -> tuple[KsummaStatus, list[Diagnostic]]:
     """
     acc = KsummaAccumulator()
     for number, text in enumerate(lines, start=1):
-        stripped = text.strip()
+        stripped = text.strip(" \t\r")
         if not stripped or stripped in ("{", "}"):
             continue
         try:

@@ -26,6 +26,7 @@ Field = str | tuple[str, ...]
 _TOKEN = re.compile(
     r'[ \t]+|"((?:\\"|[^"])*+)"|"(.*)$|([{}])|([^ \t"{}][^ \t{}]*)',
 )
+_SEPARATOR = re.compile(r"[ \t]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 # Fields that can be written bare: no whitespace, quotes, braces or controls,
 # not empty and not looking like a label.
@@ -45,14 +46,18 @@ class Record:
     fields: tuple[Field, ...]
 
 
-def split_line(text: str) -> list[Field]:
+def split_line(text: str, problems: list[str] | None = None) -> list[Field]:
     """Split one line (without its line end) into fields, label included.
 
-    Raises LexError for an unterminated quote or object list, or a stray ``}``.
+    Raises LexError for an unterminated object list or a stray ``}``. An
+    unterminated quote raises too, unless ``problems`` is given: then the rest
+    of the line is the field (real files cut long texts off so) and a note is
+    appended to ``problems``.
     """
     if '"' not in text and "{" not in text and "}" not in text:
-        # Fast path: the common plain line.
-        return list(text.split())
+        # Fast path: the common plain line. Not str.split(): only space and tab
+        # separate fields (a no-break space is text).
+        return [f for f in _SEPARATOR.split(text) if f]
     fields: list[Field] = []
     group: list[str] | None = None
     pos = 0
@@ -80,7 +85,10 @@ def split_line(text: str) -> list[Field]:
                 group = None
             continue
         elif unterminated is not None:
-            raise LexError("unterminated quoted field")
+            if problems is None:
+                raise LexError("unterminated quoted field")
+            problems.append("unterminated quoted field: read to the end of the line")
+            value = unterminated.replace('\\"', '"')
         else:
             continue  # whitespace
         if group is not None:

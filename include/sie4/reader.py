@@ -59,7 +59,6 @@ from include.sie4.validation import (
     check_account,
     parse_amount,
     parse_date,
-    parse_int,
     parse_optional_date,
     parse_period,
     parse_quantity,
@@ -78,6 +77,16 @@ _FORMAT_LINE = re.compile(r"^[ \t]*#FORMAT\b[ \t]*(\S*)", re.MULTILINE)
 MANDATORY_LABELS = ("#FLAGGA", "#PROGRAM", "#FORMAT", "#GEN", "#SIETYP", "#FNAMN")
 ROW_LABELS = {"#TRANS": RowKind.TRANS, "#RTRANS": RowKind.RTRANS, "#BTRANS": RowKind.BTRANS}
 BALANCE_LABELS = frozenset({"#IB", "#UB", "#RES", "#OIB", "#OUB", "#PSALDO", "#PBUDGET"})
+# Fast path for the common voucher row: account, object list without escapes,
+# amount, optional date, optional quoted text without escapes. Anything else
+# takes the general lexer; both give the same result.
+_FAST_ROW = re.compile(
+    r"#(TRANS|RTRANS|BTRANS)[ \t]+(\d{1,6})[ \t]+\{([^{}\"\\]*|[^{}\\]*)\}"
+    r"[ \t]+(-?\d+(?:\.\d{1,2})?)(?:[ \t]+(?:(\d{8})|\"\"))?"
+    r"(?:[ \t]+\"([^\"\\]*)\")?[ \t]*"
+)
+_OBJECT_ITEM = re.compile(r'"([^"]*)"|([^ \t"]+)')
+_OBJECT_LIST = re.compile(r'[ \t]*(?:(?:"[^"]*"|[^ \t"]+)(?:[ \t]+|$))*')
 # Known records that carry nothing the model keeps.
 IGNORED_LABELS = frozenset({"#PROSA", "#KSUMMA", "#BKOD_TEXT"})
 
@@ -229,6 +238,7 @@ def _unreadable(name: str, message: str) -> ParseResult:
 class _OpenVoucher:
     header: Voucher | None  # None when the #VER line itself had errors
     line: int
+    broken: bool = False  # a row had errors: its balance is unknown
     rows: list[VoucherRow] = field(default_factory=list)
 
 
@@ -277,6 +287,7 @@ class _Parser:
         self.company: dict[str, str] = {}
         self.address: Address | None = None
         self.fiscal_years: list[FiscalYear] = []
+        self.year_lines: dict[int, int] = {}
         self.tax_year: int | None = None
         self.period_covered_to: date | None = None
         self.chart_type = ""
@@ -351,7 +362,7 @@ class _Parser:
         counts = self.counts
         ksumma = self.ksumma
         for number, raw in enumerate(lines, start=1):
-            text = raw.strip()
+            text = raw.strip(" \t\r")
             if not text:
                 continue
             first = text[0]
@@ -366,24 +377,42 @@ class _Parser:
                 continue
             if has_control_characters(text):
                 self.warn(number, "control characters in the record")
+            elif (
+                self.open is not None
+                and (ksumma.opened_at is None or ksumma.closed)
+                and (m := _FAST_ROW.fullmatch(text)) is not None
+                and self._fast_row(number, m)
+            ):
+                continue
+            problems: list[str] = []
             try:
-                fields = split_line(text)
+                fields = split_line(text, problems)
             except LexError as exc:
-                self.error(number, f"{text.split()[0]}: {exc}")
+                bad_label = text.split()[0]
+                counts[bad_label] = counts.get(bad_label, 0) + 1
+                self.error(number, f"{bad_label}: {exc}")
                 continue
-            label = fields[0]
-            if isinstance(label, tuple):  # pragma: no cover - text starts with '#'
+            for problem in problems:
+                self.warn(number, problem)
+            first_field = fields[0]
+            if isinstance(first_field, tuple):  # pragma: no cover - text starts with '#'
                 continue
+            label = first_field
             counts[label] = counts.get(label, 0) + 1
             values = fields[1:]
             if ksumma.closed and label != "#KSUMMA":
                 self.warn(number, "record after the closing #KSUMMA is not covered by it")
             else:
                 ksumma.add(number, label, values)
-            if self.pending is not None:
-                self.error(self.pending.line, "#VER without its { } block of rows")
-                self.pending = None
             kind = ROW_LABELS.get(label)
+            if self.pending is not None:
+                if kind is not None:
+                    # Rows right after #VER: the '{' is missing; read them as its block.
+                    self.error(self.pending.line, "#VER block has no opening '{'")
+                    self.open = self.pending
+                else:
+                    self.error(self.pending.line, "#VER without its { } block of rows")
+                self.pending = None
             if kind is not None:
                 self.known_records += 1
                 self._row(number, kind, values)
@@ -490,13 +519,52 @@ class _Parser:
                             "or amount; paired by position",
                         )
         total = sum((r.amount for r in rows if r.in_balance), Decimal(0))
-        if total:
+        if total and not v.broken:
             self.tolerable(
                 v.line,
                 f"voucher {v.header.series or '-'} {v.header.number or '-'} does not "
                 f"balance: rows sum to {total}",
             )
         self.vouchers.append(replace(v.header, rows=tuple(rows)))
+
+    def _fast_row(self, line: int, m: re.Match[str]) -> bool:
+        """Take a row matched by _FAST_ROW; False to leave it to the general path."""
+        label, account, inner, amount, row_date, text = m.groups()
+        if inner.strip():
+            if _OBJECT_LIST.fullmatch(inner) is None:
+                return False
+            items = [
+                q if q is not None else bare
+                for q, bare in (mm.groups() for mm in _OBJECT_ITEM.finditer(inner))
+            ]
+            if len(items) % 2:
+                return False
+            objects: ObjectList = tuple((items[i], items[i + 1]) for i in range(0, len(items), 2))
+        else:
+            objects = ()
+        kind = ROW_LABELS["#" + label]
+        try:
+            parsed_date = parse_date(row_date, "transaction date") if row_date else None
+        except ValueProblem:
+            return False
+        key = "#" + label
+        self.counts[key] = self.counts.get(key, 0) + 1
+        self.known_records += 1
+        assert self.open is not None
+        self.open.rows.append(
+            VoucherRow(
+                kind=kind,
+                account=account,
+                objects=objects,
+                amount=Decimal(amount),
+                date=parsed_date,
+                text=text or "",
+                line=line,
+                in_balance=kind is not RowKind.BTRANS,
+            )
+        )
+        self.row_accounts.append((account, line))
+        return True
 
     def _row(self, line: int, kind: RowKind, f: Sequence[Field]) -> None:
         label = "#" + kind.value
@@ -533,6 +601,7 @@ class _Parser:
                 self.warn(line, f"{label}: {len(rest) - 5} extra field(s) ignored")
         except ValueProblem as exc:
             self.error(line, f"{label}: {exc}")
+            self.open.broken = True
             return
         self.open.rows.append(row)
         self.row_accounts.append((account, line))
@@ -580,10 +649,12 @@ class _Parser:
         self.extra(line, "#SIETYP", f, 1)
 
     def _fnamn(self, line: int, f: Sequence[Field]) -> None:
-        self.company["name"] = _text(f, 0)
+        words = [_text(f, i) for i in range(len(f))]
+        if len(words) > 1:
+            self.warn(line, "#FNAMN: name with spaces is not quoted; fields joined")
+        self.company["name"] = " ".join(words)
         if not self.company["name"].strip():
             self.warn(line, "#FNAMN: company name is empty")
-        self.extra(line, "#FNAMN", f, 1)
 
     def _orgnr(self, line: int, f: Sequence[Field]) -> None:
         self.company["org_number"] = _text(f, 0)
@@ -599,11 +670,14 @@ class _Parser:
 
     def _adress(self, line: int, f: Sequence[Field]) -> None:
         if len(f) != 4:
-            self.warn(line, f"#ADRESS has {len(f)} fields, expected 4 (contact street postal phone)")
+            self.warn(line, f"#ADRESS has {len(f)} fields, expected 4")
         self.address = Address(_text(f, 0), _text(f, 1), _text(f, 2), _text(f, 3))
 
     def _rar(self, line: int, f: Sequence[Field]) -> None:
         index = parse_year_index(_text(f, 0))
+        if len(f) < 2 or not any(f[1:]):
+            self.warn(line, f"#RAR {index} without dates ignored")
+            return
         start = parse_date(_text(f, 1), "fiscal year start")
         end = parse_date(_text(f, 2), "fiscal year end")
         if end < start:
@@ -612,6 +686,7 @@ class _Parser:
             self.warn(line, f"#RAR {index} given twice; the later one is used")
             self.fiscal_years = [y for y in self.fiscal_years if y.index != index]
         self.fiscal_years.append(FiscalYear(index, start, end))
+        self.year_lines[index] = line
         self.extra(line, "#RAR", f, 3)
 
     def _taxar(self, line: int, f: Sequence[Field]) -> None:
@@ -757,6 +832,15 @@ class _Parser:
         for label in MANDATORY_LABELS:
             if label not in self.counts:
                 self.warn(1, f"file has no {label} record")
+        years = {y.index: y for y in self.fiscal_years}
+        for index, year in years.items():
+            later = years.get(index + 1)
+            if later is not None and (later.start - year.end).days != 1:
+                self.warn(
+                    self.year_lines[index],
+                    f"fiscal year {index} ends {year.end} but year {index + 1} "
+                    f"starts {later.start}: not consecutive",
+                )
         has_balances = any(label in self.counts for label in BALANCE_LABELS)
         sie_type = self.sie_type
         if sie_type is None:

@@ -9,7 +9,7 @@ strings (leading zeros and non-numeric ids exist in real files).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+import datetime as dt
 from decimal import Decimal
 from enum import StrEnum
 from typing import Literal
@@ -67,8 +67,8 @@ class FiscalYear:
     """`#RAR index start end`; index 0 is the current year, -1 the previous one."""
 
     index: int
-    start: date
-    end: date
+    start: dt.date
+    end: dt.date
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +166,7 @@ class VoucherRow:
     account: str
     objects: ObjectList
     amount: Decimal
-    date: date | None = None
+    date: dt.date | None = None
     text: str = ""
     quantity: Decimal | None = None
     signature: str = ""
@@ -180,9 +180,9 @@ class Voucher:
 
     series: str
     number: str
-    date: date
+    date: dt.date
     text: str = ""
-    registered_on: date | None = None
+    registered_on: dt.date | None = None
     signature: str = ""
     rows: tuple[VoucherRow, ...] = ()
     line: int = 0
@@ -225,12 +225,12 @@ class SieDocument:
     flag: int = 0
     program: tuple[str, str] = ("", "")
     file_format: str = "PC8"
-    generated_on: date | None = None
+    generated_on: dt.date | None = None
     generated_by: str = ""
     company: CompanyInfo = field(default_factory=CompanyInfo)
     fiscal_years: tuple[FiscalYear, ...] = ()
     tax_year: int | None = None  # `#TAXAR`
-    period_covered_to: date | None = None  # `#OMFATTN`
+    period_covered_to: dt.date | None = None  # `#OMFATTN`
     chart_type: str = ""  # `#KPTYP`, e.g. BAS2014
     currency: str = ""  # `#VALUTA`
     accounts: tuple[Account, ...] = ()

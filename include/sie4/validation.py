@@ -135,15 +135,25 @@ def parse_int(text: str, what: str) -> int:
     return int(text)
 
 
-def comparable(value: Any) -> Any:
+_NOT_WRITABLE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def comparable(value: Any, *, as_written: bool = False) -> Any:
     """A copy of a document (or any record) without line numbers, encoding,
     checksum status and warnings: two readings of the same books compare equal.
 
     Used by the writer round-trip tests: ``comparable(read(write(doc))) ==
-    comparable(doc)``.
+    comparable(doc, as_written=True)``. ``as_written`` maps text the way the
+    writer must (characters outside CP437 -> ``?``, control characters -> space).
     """
+    if type(value) is str:  # not the StrEnum kinds
+        if as_written:
+            if not value.isascii():
+                value = value.encode("cp437", errors="replace").decode("cp437")
+            value = _NOT_WRITABLE.sub(" ", value)
+        return value
     if isinstance(value, tuple):
-        return tuple(comparable(v) for v in value)
+        return tuple(comparable(v, as_written=as_written) for v in value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         changes: dict[str, Any] = {}
         for f in dataclasses.fields(value):
@@ -153,7 +163,7 @@ def comparable(value: Any) -> Any:
             elif f.name in ("encoding", "ksumma", "warnings") and hasattr(value, "vouchers"):
                 changes[f.name] = f.default if f.default is not dataclasses.MISSING else ()
             else:
-                new = comparable(current)
+                new = comparable(current, as_written=as_written)
                 if new is not current:
                     changes[f.name] = new
         return dataclasses.replace(value, **changes) if changes else value

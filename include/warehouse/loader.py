@@ -310,7 +310,7 @@ def _insert_sqlite(
     )
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        cursor.executemany(sql, rows)
+        cursor.executemany(sql, rows)  # type: ignore[arg-type]  # sqlite3 takes any iterable
     finally:
         cursor.close()
 
@@ -342,10 +342,7 @@ def _insert_postgres(
     names = ["company_id", "fiscal_year_start", *(w for w, _ in mapping), "extract_id"]
     csv_table = pa.table(arrays, names=names)
     quote = conn.dialect.identifier_preparer.quote
-    sql = (
-        f"COPY {quote(table.name)} ({', '.join(quote(c) for c in names)}) "
-        "FROM STDIN (FORMAT csv)"
-    )
+    sql = f"COPY {quote(table.name)} ({', '.join(quote(c) for c in names)}) FROM STDIN (FORMAT csv)"
     raw = conn.connection.dbapi_connection
     with raw.cursor() as cursor, cursor.copy(sql) as copy:  # type: ignore[union-attr]
         for chunk in _csv_chunks(csv_table):
@@ -367,12 +364,10 @@ def _read_columns(data: bytes, *, lenient: bool, name: str) -> SieColumns:
 
     try:
         return read_columns(data, lenient=lenient)
-    except SieError as exc:
-        if exc.source is None:  # name the file in the message
-            raise SieError(
-                exc.errors, source=name, warnings=exc.warnings, unreadable=exc.unreadable
-            ) from exc
-        raise
+    except SieError as exc:  # the reader saw bytes: name the file in the message
+        raise SieError(
+            exc.errors, source=name, warnings=exc.warnings, unreadable=exc.unreadable
+        ) from exc
 
 
 def _dialect_insert(conn: sa.Connection, table: sa.Table) -> Any:

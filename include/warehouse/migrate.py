@@ -57,3 +57,15 @@ def migrate(url_or_engine: EngineLike, revision: str = "head") -> str:
     finally:
         if owned:
             engine.dispose()
+
+
+def downgrade(url_or_engine: EngineLike, revision: str) -> str | None:
+    """Step the schema back to ``revision`` ("base" drops everything); returns it."""
+    engine, owned = engine_for(url_or_engine)
+    try:
+        with engine.begin() as conn:
+            command.downgrade(alembic_config(conn), revision)
+        return current_revision(engine)
+    finally:
+        if owned:
+            engine.dispose()

@@ -1,6 +1,7 @@
 """Assets that connect the DAGs.
 
-- ``FORTNOX_LANDING``: a company's extract landed (event extra: include.ingest.landing.LandingEvent).
+- ``FORTNOX_LANDING``: a company's extract landed
+  (event extra: include.ingest.landing.LandingEvent).
 - ``WAREHOUSE_BOOKS``: a (company, fiscal year) partition of the warehouse was replaced
   (event extra: org_number, company_name, fiscal_year_start, fiscal_year_end, extract_id, source).
 """

@@ -69,8 +69,17 @@ spec.loader.exec_module(module)
 print(json.dumps(sorted(set(sys.modules) - before)))
 """
 
-HEAVY = ("polars", "pyarrow", "pandas", "great_expectations", "include.warehouse",
-         "include.sie4.reader", "include.sie4.bulk", "include.fortnox.client", "psycopg")
+HEAVY = (
+    "polars",
+    "pyarrow",
+    "pandas",
+    "great_expectations",
+    "include.warehouse",
+    "include.sie4.reader",
+    "include.sie4.bulk",
+    "include.fortnox.client",
+    "psycopg",
+)
 
 
 @pytest.mark.parametrize("dag_file", DAG_FILES, ids=lambda p: p.name)
@@ -78,7 +87,11 @@ def test_no_work_at_parse_time(dag_file: Path) -> None:
     env = {**os.environ, "PYTHONPATH": f"{REPO_ROOT}:{REPO_ROOT / 'plugins'}"}
     result = subprocess.run(
         [sys.executable, "-c", _PARSE_PROBE, str(dag_file)],
-        capture_output=True, text=True, env=env, timeout=180, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=180,
+        check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     imported = json.loads(result.stdout.strip().splitlines()[-1])

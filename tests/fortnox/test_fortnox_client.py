@@ -61,6 +61,13 @@ def test_status_without_error_information(make_client, status, expected) -> None
     assert len(recorder.requests) == 1
 
 
+def test_404_is_not_found_whatever_the_code(make_client) -> None:
+    client, _ = make_client(lambda r: json_response(404, error_body(2000588, "Voucher not found")))
+    with pytest.raises(errors.NotFound) as info:
+        client.voucher("A", 9, 1)
+    assert info.value.code == 2000588
+
+
 def test_429_retried_honouring_retry_after(make_client, fake_time) -> None:
     answers = iter(
         [
@@ -101,7 +108,7 @@ def test_rate_limited_after_all_attempts(make_client) -> None:
 
 
 def test_huge_retry_after_is_raised_not_slept(make_client, fake_time) -> None:
-    client, recorder = make_client(lambda r: httpx.Response(429, headers={"Retry-After": "3600"}))
+    client, _ = make_client(lambda r: httpx.Response(429, headers={"Retry-After": "3600"}))
     with pytest.raises(errors.RateLimited) as info:
         client.company_information()
     assert info.value.retry_after == 3600
@@ -262,8 +269,9 @@ def test_paging_collects_every_page_with_raw_bytes(make_client) -> None:
         page = int(request.url.params["page"])
         assert request.url.params["limit"] == "500"
         raw = (
-            '{"MetaInformation": {"@TotalResources": 5, "@TotalPages": 3, "@CurrentPage": %d},'
-            ' "Invoices": [{"DocumentNumber": "%d", "Total": 100.10}]}' % (page, page)
+            '{"MetaInformation": {"@TotalResources": 5, "@TotalPages": 3, '
+            f'"@CurrentPage": {page}}}, "Invoices": [{{"DocumentNumber": "{page}", '
+            '"Total": 100.10}]}'
         ).encode()
         return httpx.Response(200, content=raw)
 

@@ -24,13 +24,13 @@ def upgrade() -> None:
         sa.Column("company_id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column(
             "company_key",
-            sa.String(length=200),
+            sa.Text(),
             nullable=False,
             comment="Identity: the organisation number, else 'fnr:<#FNR>', else 'name:<#FNAMN>'",
         ),
         sa.Column(
             "org_number",
-            sa.String(length=20),
+            sa.Text(),
             nullable=True,
             comment="Swedish organisation number NNNNNN-NNNN (#ORGNR), when the file has one",
         ),
@@ -39,13 +39,13 @@ def upgrade() -> None:
         ),
         sa.Column(
             "fortnox_tenant_id",
-            sa.String(length=40),
+            sa.Text(),
             nullable=True,
             comment="Fortnox DatabaseNumber, when the books come from Fortnox",
         ),
         sa.Column(
             "program_company_id",
-            sa.String(length=100),
+            sa.Text(),
             nullable=True,
             comment="#FNR: the program's own company id",
         ),
@@ -66,8 +66,8 @@ def upgrade() -> None:
             comment="Partition: first day of the file's current year (#RAR 0)",
         ),
         sa.Column("voucher_index", sa.Integer(), nullable=False, comment="Position in the file"),
-        sa.Column("series", sa.String(length=20), nullable=False),
-        sa.Column("number", sa.String(length=40), nullable=False),
+        sa.Column("series", sa.Text(), nullable=False),
+        sa.Column("number", sa.Text(), nullable=False),
         sa.Column("voucher_date", sa.Date(), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("registered_on", sa.Date(), nullable=True),
@@ -75,7 +75,7 @@ def upgrade() -> None:
         sa.Column("line", sa.Integer(), nullable=False),
         sa.Column(
             "extract_id",
-            sa.String(length=100),
+            sa.Text(),
             nullable=False,
             comment="Lineage: the extract (file) this row was loaded from",
         ),
@@ -94,7 +94,7 @@ def upgrade() -> None:
         sa.Column("row_index", sa.BigInteger(), nullable=False, comment="Position in the file"),
         sa.Column("voucher_index", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(length=6), nullable=False, comment="TRANS, RTRANS or BTRANS"),
-        sa.Column("account", sa.String(length=20), nullable=False),
+        sa.Column("account", sa.Text(), nullable=False),
         sa.Column("amount", Money(), nullable=False),
         sa.Column(
             "row_date",
@@ -114,7 +114,7 @@ def upgrade() -> None:
         ),
         sa.Column(
             "extract_id",
-            sa.String(length=100),
+            sa.Text(),
             nullable=False,
             comment="Lineage: the extract (file) this row was loaded from",
         ),
@@ -134,11 +134,11 @@ def upgrade() -> None:
         sa.Column(
             "position", sa.SmallInteger(), nullable=False, comment="Order in the object list"
         ),
-        sa.Column("dimension", sa.String(length=20), nullable=False),
-        sa.Column("object_id", sa.String(length=100), nullable=False),
+        sa.Column("dimension", sa.Text(), nullable=False),
+        sa.Column("object_id", sa.Text(), nullable=False),
         sa.Column(
             "extract_id",
-            sa.String(length=100),
+            sa.Text(),
             nullable=False,
             comment="Lineage: the extract (file) this row was loaded from",
         ),
@@ -147,9 +147,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "extract",
-        sa.Column(
-            "extract_id", sa.String(length=100), nullable=False, comment="Lineage id of one file"
-        ),
+        sa.Column("extract_id", sa.Text(), nullable=False, comment="Lineage id of one file"),
         sa.Column("company_id", sa.Integer(), nullable=False),
         sa.Column("fiscal_year_start", sa.Date(), nullable=False),
         sa.Column(
@@ -192,23 +190,18 @@ def upgrade() -> None:
             nullable=False,
             comment="Partition: first day of the file's current year (#RAR 0)",
         ),
-        sa.Column(
-            "account", sa.String(length=20), nullable=False, comment="Account number (#KONTO)"
-        ),
+        sa.Column("account", sa.Text(), nullable=False, comment="Account number (#KONTO)"),
         sa.Column("name", sa.Text(), nullable=False),
         sa.Column(
-            "account_type",
-            sa.String(length=1),
-            nullable=True,
-            comment="#KTYP: T assets, S liabilities, K, I",
+            "account_type", sa.Text(), nullable=True, comment="#KTYP: T assets, S liabilities, K, I"
         ),
         sa.Column("unit", sa.Text(), nullable=True, comment="#ENHET"),
-        sa.Column("sru_code", sa.String(length=20), nullable=True, comment="First #SRU code"),
+        sa.Column("sru_code", sa.Text(), nullable=True, comment="First #SRU code"),
         sa.Column("sru_codes", sa.Text(), nullable=True, comment="All #SRU codes, space separated"),
         sa.Column("line", sa.Integer(), nullable=False, comment="Line of #KONTO in the file"),
         sa.Column(
             "extract_id",
-            sa.String(length=100),
+            sa.Text(),
             nullable=False,
             comment="Lineage: the extract (file) this row was loaded from",
         ),
@@ -232,8 +225,8 @@ def upgrade() -> None:
             nullable=False,
             comment="Partition: first day of the file's current year (#RAR 0)",
         ),
-        sa.Column("invoice_number", sa.String(length=40), nullable=False),
-        sa.Column("supplier_number", sa.String(length=40), nullable=False),
+        sa.Column("invoice_number", sa.Text(), nullable=False),
+        sa.Column("supplier_number", sa.Text(), nullable=False),
         sa.Column("supplier_name", sa.Text(), nullable=False),
         sa.Column("invoice_date", sa.Date(), nullable=False),
         sa.Column("due_date", sa.Date(), nullable=True),
@@ -242,7 +235,7 @@ def upgrade() -> None:
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column(
             "extract_id",
-            sa.String(length=100),
+            sa.Text(),
             nullable=False,
             comment="Lineage: the extract (file) this row was loaded from",
         ),
@@ -266,8 +259,8 @@ def upgrade() -> None:
             nullable=False,
             comment="Partition: first day of the file's current year (#RAR 0)",
         ),
-        sa.Column("invoice_number", sa.String(length=40), nullable=False),
-        sa.Column("customer_number", sa.String(length=40), nullable=False),
+        sa.Column("invoice_number", sa.Text(), nullable=False),
+        sa.Column("customer_number", sa.Text(), nullable=False),
         sa.Column("customer_name", sa.Text(), nullable=False),
         sa.Column("invoice_date", sa.Date(), nullable=False),
         sa.Column("due_date", sa.Date(), nullable=True),
@@ -276,7 +269,7 @@ def upgrade() -> None:
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column(
             "extract_id",
-            sa.String(length=100),
+            sa.Text(),
             nullable=False,
             comment="Lineage: the extract (file) this row was loaded from",
         ),
@@ -303,7 +296,7 @@ def upgrade() -> None:
         sa.Column("record_index", sa.Integer(), nullable=False, comment="Position among balances"),
         sa.Column("kind", sa.String(length=3), nullable=False, comment="IB, UB or RES"),
         sa.Column("year_index", sa.Integer(), nullable=False),
-        sa.Column("account", sa.String(length=20), nullable=False),
+        sa.Column("account", sa.Text(), nullable=False),
         sa.Column("amount", Money(), nullable=False),
         sa.Column("quantity", Quantity(), nullable=True),
         sa.Column(
@@ -315,7 +308,7 @@ def upgrade() -> None:
         sa.Column("line", sa.Integer(), nullable=False),
         sa.Column(
             "extract_id",
-            sa.String(length=100),
+            sa.Text(),
             nullable=False,
             comment="Lineage: the extract (file) this row was loaded from",
         ),
@@ -340,20 +333,13 @@ def upgrade() -> None:
             nullable=False,
             comment="Partition: first day of the file's current year (#RAR 0)",
         ),
-        sa.Column(
-            "dimension", sa.String(length=20), nullable=False, comment="#DIM / #UNDERDIM number"
-        ),
+        sa.Column("dimension", sa.Text(), nullable=False, comment="#DIM / #UNDERDIM number"),
         sa.Column("name", sa.Text(), nullable=False),
-        sa.Column(
-            "parent",
-            sa.String(length=20),
-            nullable=True,
-            comment="Parent dimension of an #UNDERDIM",
-        ),
+        sa.Column("parent", sa.Text(), nullable=True, comment="Parent dimension of an #UNDERDIM"),
         sa.Column("line", sa.Integer(), nullable=False),
         sa.Column(
             "extract_id",
-            sa.String(length=100),
+            sa.Text(),
             nullable=False,
             comment="Lineage: the extract (file) this row was loaded from",
         ),
@@ -390,7 +376,7 @@ def upgrade() -> None:
         ),
         sa.Column(
             "extract_id",
-            sa.String(length=100),
+            sa.Text(),
             nullable=False,
             comment="Lineage: the extract (file) this row was loaded from",
         ),
@@ -414,13 +400,13 @@ def upgrade() -> None:
             nullable=False,
             comment="Partition: first day of the file's current year (#RAR 0)",
         ),
-        sa.Column("dimension", sa.String(length=20), nullable=False),
-        sa.Column("object_id", sa.String(length=100), nullable=False),
+        sa.Column("dimension", sa.Text(), nullable=False),
+        sa.Column("object_id", sa.Text(), nullable=False),
         sa.Column("name", sa.Text(), nullable=False),
         sa.Column("line", sa.Integer(), nullable=False),
         sa.Column(
             "extract_id",
-            sa.String(length=100),
+            sa.Text(),
             nullable=False,
             comment="Lineage: the extract (file) this row was loaded from",
         ),
@@ -447,11 +433,9 @@ def upgrade() -> None:
         sa.Column("record_index", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(length=3), nullable=False, comment="OIB or OUB"),
         sa.Column("year_index", sa.Integer(), nullable=False),
-        sa.Column("account", sa.String(length=20), nullable=False),
-        sa.Column(
-            "dimension", sa.String(length=20), nullable=True, comment="First object's dimension"
-        ),
-        sa.Column("object_id", sa.String(length=100), nullable=True, comment="First object's id"),
+        sa.Column("account", sa.Text(), nullable=False),
+        sa.Column("dimension", sa.Text(), nullable=True, comment="First object's dimension"),
+        sa.Column("object_id", sa.Text(), nullable=True, comment="First object's id"),
         sa.Column(
             "objects", sa.Text(), nullable=False, comment="JSON [[dimension, object_id], ...]"
         ),
@@ -460,7 +444,7 @@ def upgrade() -> None:
         sa.Column("line", sa.Integer(), nullable=False),
         sa.Column(
             "extract_id",
-            sa.String(length=100),
+            sa.Text(),
             nullable=False,
             comment="Lineage: the extract (file) this row was loaded from",
         ),
@@ -488,7 +472,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=7), nullable=False, comment="PSALDO or PBUDGET"),
         sa.Column("year_index", sa.Integer(), nullable=False),
         sa.Column("period", sa.String(length=6), nullable=False, comment="YYYYMM"),
-        sa.Column("account", sa.String(length=20), nullable=False),
+        sa.Column("account", sa.Text(), nullable=False),
         sa.Column(
             "objects", sa.Text(), nullable=False, comment="JSON [[dimension, object_id], ...]"
         ),
@@ -497,7 +481,7 @@ def upgrade() -> None:
         sa.Column("line", sa.Integer(), nullable=False),
         sa.Column(
             "extract_id",
-            sa.String(length=100),
+            sa.Text(),
             nullable=False,
             comment="Lineage: the extract (file) this row was loaded from",
         ),

@@ -1,0 +1,227 @@
+"""Benchmark: SIE file -> committed warehouse rows, on SQLite and PostgreSQL.
+
+    .venv/bin/python bench/bench_load.py                      # 1M rows, both databases, best of 3
+    .venv/bin/python bench/bench_load.py --rows 200000 --db sqlite --runs 1
+
+The file is written once by the books generator's large-file path and cached
+under data/bench/. Every run is a fresh process loading into a freshly
+migrated, empty database (SQLite file / PostgreSQL schema); the clock runs
+from reading the file's bytes to the commit. Results go to
+bench/RESULTS-load.md with --write-results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+TARGETS = {"postgres": 300_000, "sqlite": 200_000}  # rows/s
+
+
+def bench_file(rows: int, seed: int) -> Path:
+    from include.books.large import write_large_sie
+
+    path = REPO_ROOT / "data" / "bench" / f"load-{rows}-seed{seed}.se"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".partial")
+        stats = write_large_sie(partial, seed, rows)
+        partial.rename(path)
+        print(f"wrote {path} ({stats.rows} rows, {stats.bytes_written / 1e6:.0f} MB)")
+    return path
+
+
+def child(db: str, url: str, file: Path) -> None:
+    """One timed load in this (fresh) process; prints a JSON line."""
+    import hashlib
+
+    from include.sie4.bulk import read_columns
+    from include.warehouse.engine import create_warehouse_engine
+    from include.warehouse.loader import load_columns
+
+    engine = create_warehouse_engine(url)
+    with engine.connect() as conn:  # open the pool outside the clock
+        conn.exec_driver_sql("SELECT 1")
+    t0 = time.perf_counter()
+    data = file.read_bytes()
+    columns = read_columns(data)
+    t1 = time.perf_counter()
+    result = load_columns(
+        columns,
+        engine,
+        sha256=hashlib.sha256(data).hexdigest(),
+        size_bytes=len(data),
+        file_name=file.name,
+    )
+    t2 = time.perf_counter()
+    engine.dispose()
+    rows = result.counts["voucher_row"]
+    print(
+        json.dumps(
+            {"db": db, "rows": rows, "read_s": t1 - t0, "write_s": t2 - t1, "total_s": t2 - t0}
+        )
+    )
+
+
+def _run_child(db: str, url: str, file: Path) -> dict[str, float]:
+    done = subprocess.run(
+        [sys.executable, __file__, "--child", db, "--url", url, "--file", str(file)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO_ROOT,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"{db} run failed:\n{done.stderr[-3000:]}")
+    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def run_sqlite(file: Path) -> dict[str, float]:
+    from include.warehouse.migrate import migrate
+
+    with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
+        url = f"sqlite:///{tmp}/warehouse.db"
+        migrate(url)
+        return _run_child("sqlite", url, file)
+
+
+def run_postgres(file: Path, pg_url: str) -> dict[str, float]:
+    import sqlalchemy as sa
+
+    from include.warehouse.migrate import migrate
+
+    name = f"bench_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(pg_url)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{name}"'))
+    url = sa.make_url(pg_url).update_query_dict({"options": f"-csearch_path={name}"})
+    rendered = url.render_as_string(hide_password=False)
+    try:
+        migrate(rendered)
+        return _run_child("postgres", rendered, file)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{name}" CASCADE'))
+        admin.dispose()
+
+
+def machine() -> dict[str, str]:
+    import sqlite3
+
+    cpu = platform.processor() or "unknown"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem = "unknown"
+    meminfo = Path("/proc/meminfo")
+    if meminfo.exists():
+        kb = int(meminfo.read_text().split()[1])
+        mem = f"{kb / 1024 / 1024:.1f} GiB"
+    return {
+        "cpu": f"{cpu} ({os.cpu_count()} cores visible)",
+        "memory": mem,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+    }
+
+
+def pg_version(pg_url: str) -> str:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(pg_url)
+    try:
+        with engine.connect() as conn:
+            return str(conn.execute(sa.text("SHOW server_version")).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def write_results(lines: list[str]) -> None:
+    (REPO_ROOT / "bench" / "RESULTS-load.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--runs", type=int, default=3, help="best of N")
+    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--pg-url", default=os.environ.get("WAREHOUSE_TEST_PG_URL", DEFAULT_PG_URL))
+    parser.add_argument("--write-results", action="store_true", help="write bench/RESULTS-load.md")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--file", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.url, args.file)
+        return
+
+    file = bench_file(args.rows, args.seed)
+    dbs = ["sqlite", "postgres"] if args.db == "both" else [args.db]
+    summary: list[str] = []
+    for db in dbs:
+        runs = []
+        for i in range(args.runs):
+            r = run_sqlite(file) if db == "sqlite" else run_postgres(file, args.pg_url)
+            runs.append(r)
+            print(
+                f"{db} run {i + 1}: {r['rows']} rows in {r['total_s']:.2f} s "
+                f"(read {r['read_s']:.2f} s, write {r['write_s']:.2f} s) "
+                f"= {r['rows'] / r['total_s']:,.0f} rows/s",
+                flush=True,
+            )
+        best = min(runs, key=lambda r: r["total_s"])
+        rate = best["rows"] / best["total_s"]
+        write_rate = best["rows"] / best["write_s"]
+        verdict = "meets" if rate >= TARGETS[db] else "misses"
+        summary.append(
+            f"| {db} | {int(best['rows']):,} | {best['read_s']:.2f} | {best['write_s']:.2f} | "
+            f"{best['total_s']:.2f} | {rate:,.0f} | {write_rate:,.0f} | "
+            f"{TARGETS[db]:,} ({verdict}) |"
+        )
+    print("\n".join(summary))
+    if args.write_results:
+        info = machine()
+        if "postgres" in dbs:
+            info["postgresql"] = pg_version(args.pg_url)
+        command = " ".join(["python", "bench/bench_load.py", *sys.argv[1:]])
+        lines = [
+            "## Warehouse load (bench/bench_load.py)",
+            "",
+            f"Command: `.venv/bin/{command}`",
+            "",
+            f"File: {file.name} ({file.stat().st_size / 1e6:.0f} MB, books generator "
+            f"`write_large_sie(seed={args.seed})`); best of {args.runs}, each run a fresh process "
+            "into a freshly migrated empty database; clock from reading the bytes to the commit.",
+            "",
+            *(f"- {k}: {v}" for k, v in info.items()),
+            "",
+            "| database | voucher rows | read s | write s | total s | rows/s end to end "
+            "| rows/s write only | target rows/s |",
+            "|---|---|---|---|---|---|---|---|",
+            *summary,
+            "",
+        ]
+        write_results(lines)
+
+
+if __name__ == "__main__":
+    main()

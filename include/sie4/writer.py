@@ -1,0 +1,199 @@
+"""Write a SieDocument as a SIE file: CP437 bytes, LF line ends, optional #KSUMMA.
+
+Decisions:
+
+* fields are written bare when that reads back the same, quoted otherwise
+  (empty, whitespace, ``"``, braces, a leading ``#``); ``"`` becomes ``\\"``;
+  object ids are always quoted;
+* characters CP437 does not have become ``?`` and control characters become a
+  space (SIE allows neither); the result is lossy only for such text;
+* a quoted text ending in a backslash cannot be expressed in SIE (``\\"`` would
+  read as a quote): ValueError naming the record;
+* trailing empty optional fields are left out; ``#FORMAT`` is always PC8;
+  ``#SIETYP`` is the document's type; the 4E/4I variant follows from the
+  records (balances or not), as the reader decides it;
+* with ``ksumma=True`` an empty ``#KSUMMA`` follows ``#FLAGGA`` and the closing
+  ``#KSUMMA <crc>`` covers every record in between (see ``checksum``).
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from include.sie4.checksum import record_bytes
+from include.sie4.lexer import quote_field
+from include.sie4.records import ObjectList, SieDocument
+
+__all__ = ["write_sie"]
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# A record: label, fields (a tuple field is an object list, flattened).
+_Record = tuple[str, list[str | tuple[str, ...]]]
+_OPEN: _Record = ("{", [])
+_CLOSE: _Record = ("}", [])
+
+
+def write_sie(doc: SieDocument, target: str | Path | None = None, *, ksumma: bool = False) -> bytes:
+    """Serialise ``doc`` to SIE 4 bytes (CP437); also write them to ``target`` if given."""
+    out: list[str] = []
+    crc = 0
+    for label, fields in _records(doc, ksumma):
+        if label in ("{", "}"):
+            out.append(label)
+            continue
+        clean = [_clean_objects(f) if isinstance(f, tuple) else _clean(f) for f in fields]
+        if ksumma and label not in ("#KSUMMA", "#FLAGGA"):
+            crc = zlib.crc32(record_bytes(label, clean), crc)
+        out.append(_format(label, clean))
+    if ksumma:
+        out.append(f"#KSUMMA {crc}")
+    data = ("\n".join(out) + "\n").encode("cp437")
+    if target is not None:
+        Path(target).write_bytes(data)
+    return data
+
+
+def _clean(value: str) -> str:
+    if not value.isascii():
+        value = value.encode("cp437", errors="replace").decode("cp437")
+    if _CONTROL.search(value):
+        value = _CONTROL.sub(" ", value)
+    return value
+
+
+def _clean_objects(items: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(_clean(v) for v in items)
+
+
+def _format(label: str, fields: list[str | tuple[str, ...]]) -> str:
+    parts = [label]
+    try:
+        for f in fields:
+            if isinstance(f, tuple):
+                parts.append("{" + " ".join(_quote_always(v) for v in f) + "}")
+            else:
+                parts.append(quote_field(f))
+    except ValueError as exc:
+        raise ValueError(f"{label}: {exc}") from None
+    return " ".join(parts)
+
+
+def _quote_always(value: str) -> str:
+    if value.endswith("\\"):
+        raise ValueError(f"cannot write a quoted SIE field ending in a backslash: {value!r}")
+    return '"' + value.replace('"', '\\"') + '"'
+
+
+def _amount(value: Decimal) -> str:
+    return format(value, "f")
+
+
+def _date(value: date | None) -> str:
+    return value.strftime("%Y%m%d") if value is not None else ""
+
+
+def _flat(objects: ObjectList) -> tuple[str, ...]:
+    return tuple(item for pair in objects for item in pair)
+
+
+def _trim(fields: list[str | tuple[str, ...]], keep: int) -> list[str | tuple[str, ...]]:
+    """Drop trailing empty fields beyond the first ``keep`` ones."""
+    while len(fields) > keep and fields[-1] == "":
+        fields.pop()
+    return fields
+
+
+def _records(doc: SieDocument, ksumma: bool) -> Iterator[_Record]:
+    yield "#FLAGGA", [str(doc.flag)]
+    if ksumma:
+        yield "#KSUMMA", []
+    name, version = doc.program
+    yield "#PROGRAM", _trim([name, version], 1)
+    yield "#FORMAT", ["PC8"]
+    if doc.generated_on is not None:
+        yield "#GEN", _trim([_date(doc.generated_on), doc.generated_by], 1)
+    yield "#SIETYP", [str(doc.sie_type)]
+    c = doc.company
+    if c.company_id:
+        yield "#FNR", [c.company_id]
+    if c.org_number or c.acquisition_number:
+        yield "#ORGNR", _trim([c.org_number, c.acquisition_number], 1)
+    if c.address is not None:
+        a = c.address
+        yield "#ADRESS", [a.contact, a.street, a.postal, a.phone]
+    yield "#FNAMN", [c.name]
+    if c.company_type:
+        yield "#FTYP", [c.company_type]
+    if c.sni_code:
+        yield "#BKOD", [c.sni_code]
+    for year in doc.fiscal_years:
+        yield "#RAR", [str(year.index), _date(year.start), _date(year.end)]
+    if doc.tax_year is not None:
+        yield "#TAXAR", [str(doc.tax_year)]
+    if doc.period_covered_to is not None:
+        yield "#OMFATTN", [_date(doc.period_covered_to)]
+    if doc.chart_type:
+        yield "#KPTYP", [doc.chart_type]
+    if doc.currency:
+        yield "#VALUTA", [doc.currency]
+    for account in doc.accounts:
+        yield "#KONTO", [account.number, account.name]
+        if account.account_type:
+            yield "#KTYP", [account.number, account.account_type]
+        if account.unit is not None:
+            yield "#ENHET", [account.number, account.unit]
+        for code in account.sru_codes:
+            yield "#SRU", [account.number, code]
+    for dim in doc.dimensions:
+        if dim.parent is None:
+            yield "#DIM", [dim.number, dim.name]
+        else:
+            yield "#UNDERDIM", [dim.number, dim.name, dim.parent]
+    for obj in doc.objects:
+        yield "#OBJEKT", [obj.dimension, obj.object_id, obj.name]
+    for b in doc.balances:
+        fields: list[str | tuple[str, ...]] = [str(b.year_index), b.account, _amount(b.amount)]
+        if b.quantity is not None:
+            fields.append(_amount(b.quantity))
+        yield "#" + b.kind.value, fields
+    for ob in doc.object_balances:
+        fields = [str(ob.year_index), ob.account, _flat(ob.objects), _amount(ob.amount)]
+        if ob.quantity is not None:
+            fields.append(_amount(ob.quantity))
+        yield "#" + ob.kind.value, fields
+    for pb in doc.period_balances:
+        fields = [
+            str(pb.year_index),
+            pb.period,
+            pb.account,
+            _flat(pb.objects),
+            _amount(pb.amount),
+        ]
+        if pb.quantity is not None:
+            fields.append(_amount(pb.quantity))
+        yield "#" + pb.kind.value, fields
+    for v in doc.vouchers:
+        yield (
+            "#VER",
+            _trim(
+                [v.series, v.number, _date(v.date), v.text, _date(v.registered_on), v.signature], 3
+            ),
+        )
+        yield _OPEN
+        for r in v.rows:
+            row: list[str | tuple[str, ...]] = [
+                r.account,
+                _flat(r.objects),
+                _amount(r.amount),
+                _date(r.date),
+                r.text,
+                _amount(r.quantity) if r.quantity is not None else "",
+                r.signature,
+            ]
+            yield "#" + r.kind.value, _trim(row, 3)
+        yield _CLOSE

@@ -1,0 +1,1 @@
+"""Airflow adapters for Fortnox (the logic lives in include/fortnox)."""

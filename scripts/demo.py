@@ -1,0 +1,272 @@
+"""The end-to-end demo behind `make demo`: the real DAGs through `airflow dags test`.
+
+1. Generate a company's books, write SIE 4E, read it back strictly, summarise.
+2. Drop the file into the inbox and run `sie4_to_warehouse`; print the trial balance totals.
+3. Start the local Fortnox sandbox, connect three companies through OAuth consent, run
+   `fortnox_extract` and `sie4_to_warehouse` on the landed extracts; summarise per company.
+
+Airflow's own output goes to airflow_home/logs/demo-*.log; this prints what a person reads.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from include.settings import data_dir, default_warehouse_url  # noqa: E402
+
+VENV_BIN = Path(sys.executable).parent
+AIRFLOW_HOME = Path(os.environ.get("AIRFLOW_HOME", ROOT / "airflow_home"))
+SANDBOX_PORT = int(os.environ.get("SANDBOX_PORT", "8710"))
+REDIRECT_PORT = 8765
+DEMO_SEED = 2026
+
+
+def heading(text: str) -> None:
+    print(f"\n== {text} " + "=" * max(0, 72 - len(text)), flush=True)
+
+
+def money(value: Decimal | int | str | None) -> str:
+    if value is None:
+        return "-"
+    return f"{Decimal(str(value)):,.2f}".replace(",", " ")
+
+
+def run_dag(dag_id: str, conf: dict[str, object], log_name: str) -> None:
+    """`airflow dags test` one DAG; its log goes to a file, failures show its tail."""
+    log = AIRFLOW_HOME / "logs" / f"demo-{log_name}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    with log.open("w") as handle:
+        result = subprocess.run(
+            [str(VENV_BIN / "airflow"), "dags", "test", dag_id, "--conf", json.dumps(conf)],
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            env=os.environ.copy(),
+            check=False,
+        )
+    text = log.read_text(errors="replace")
+    state = "success" if "state=success" in text or "DagRunState.SUCCESS" in text else "see log"
+    print(f"   airflow dags test {dag_id}: exit {result.returncode}, run {state}, "
+          f"{time.monotonic() - started:.0f} s (log: {log.relative_to(ROOT)})")
+    if result.returncode != 0:
+        print("\n".join(text.splitlines()[-40:]))
+        raise SystemExit(f"{dag_id} failed")
+
+
+def stage_books() -> Path:
+    from include.books import generate_books
+    from include.sie4 import read_sie, write_sie
+
+    heading("1. Books -> SIE 4E -> read back")
+    books = generate_books(DEMO_SEED, company_index=0, years=2, vouchers_per_year=400)
+    latest = books.years[-1]
+    doc = books.to_sie(latest.fiscal_year.start)
+    target = data_dir() / "demo" / f"{books.company.org_number}_{latest.fiscal_year.start.year}.se"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write_sie(doc, target, ksumma=True)
+    back = read_sie(target)  # strict: any error would stop the demo here
+    rows = sum(len(v.rows) for v in back.vouchers)
+    debit = sum((r.amount for v in back.vouchers for r in v.rows if r.amount > 0), Decimal(0))
+    unbalanced = [v for v in back.vouchers if v.balance_difference != 0]
+    print(f"   company        {back.company.name} ({back.company.org_number})")
+    years = ", ".join(f"{y.index}: {y.start}..{y.end}" for y in back.fiscal_years)
+    print(f"   fiscal years   {years}")
+    print(f"   file           {target.relative_to(ROOT)} ({target.stat().st_size:,} bytes, "
+          f"{back.encoding}, KSUMMA {back.ksumma.value})")
+    print(f"   accounts {len(back.accounts)}, vouchers {len(back.vouchers)}, rows {rows}, "
+          f"debit total {money(debit)}, unbalanced vouchers {len(unbalanced)}")
+    return target
+
+
+def stage_inbox(sie_file: Path, warehouse_url: str) -> None:
+    heading("2. Inbox -> sie4_to_warehouse -> warehouse")
+    inbox = data_dir() / "inbox"
+    inbox.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(sie_file, inbox / sie_file.name)
+    print(f"   dropped {sie_file.name} into {inbox.relative_to(ROOT)}/")
+    run_dag("sie4_to_warehouse", {"include_inbox": True}, "load-inbox")
+    where = "processed" if (inbox / "processed" / sie_file.name).exists() else "NOT processed"
+    print(f"   {sie_file.name}: {where}")
+    print_trial_balances(warehouse_url)
+
+
+def print_trial_balances(warehouse_url: str) -> None:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(warehouse_url)
+    query = sa.text(
+        """
+        select org_number, fiscal_year_start, count(*) as accounts,
+               sum(opening_balance) as opening, sum(movements) as movements,
+               sum(closing_balance) as closing,
+               sum(case when reported_closing_balance is not null
+                         and reported_closing_balance <> closing_balance then 1 else 0 end)
+                   as disagreeing
+        from trial_balance group by org_number, fiscal_year_start
+        order by org_number, fiscal_year_start
+        """
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    engine.dispose()
+    print("   trial balance (sums over accounts; closing = opening + movements):")
+    print(f"   {'org number':<13} {'year':<10} {'accounts':>8} {'opening':>16} "
+          f"{'movements':>16} {'closing':>16} {'vs #UB':>7}")
+    for r in rows:
+        check = "ok" if not r.disagreeing else f"{r.disagreeing} off"
+        print(f"   {r.org_number:<13} {str(r.fiscal_year_start):<10} {r.accounts:>8} "
+              f"{money(r.opening):>16} {money(r.movements):>16} {money(r.closing):>16} "
+              f"{check:>7}")
+
+
+@contextmanager
+def sandbox() -> Iterator[str]:
+    log = AIRFLOW_HOME / "logs" / "demo-sandbox.log"
+    handle = log.open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "include.fortnox_sandbox", "--port", str(SANDBOX_PORT),
+         "--companies", "3", "--seed", str(DEMO_SEED),
+         "--redirect-uri", f"http://127.0.0.1:{REDIRECT_PORT}/callback"],
+        stdout=handle, stderr=subprocess.STDOUT, env=os.environ.copy(), start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{SANDBOX_PORT}"
+    try:
+        deadline = time.monotonic() + 60
+        while "listening" not in log.read_text(errors="replace"):
+            if process.poll() is not None or time.monotonic() > deadline:
+                print(log.read_text(errors="replace")[-3000:])
+                raise SystemExit("the Fortnox sandbox did not start")
+            time.sleep(0.2)
+        print(f"   sandbox listening on {base} (log: {log.relative_to(ROOT)})")
+        yield base
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=20)
+        handle.close()
+
+
+def stage_fortnox(warehouse_url: str) -> None:
+    import httpx
+
+    heading("3. Fortnox sandbox -> OAuth -> fortnox_extract -> sie4_to_warehouse")
+    with sandbox() as base:
+        os.environ["AIRFLOW_CONN_FORTNOX_DEFAULT"] = json.dumps(
+            {
+                "conn_type": "fortnox",
+                "host": f"{base}/3",
+                "login": os.environ["FORTNOX_SANDBOX_CLIENT_ID"],
+                "password": os.environ["FORTNOX_SANDBOX_CLIENT_SECRET"],
+                "extra": {
+                    "auth_url": f"{base}/oauth-v1/auth",
+                    "token_url": f"{base}/oauth-v1/token",
+                    "revoke_url": f"{base}/oauth-v1/revoke",
+                    "redirect_uri": f"http://127.0.0.1:{REDIRECT_PORT}/callback",
+                    "token_store_url": warehouse_url,
+                },
+            }
+        )
+        tenants = httpx.get(f"{base}/admin/tenants", timeout=10).json()["tenants"]
+        for tenant in tenants:
+            result = subprocess.run(
+                [sys.executable, "-m", "include.fortnox", "connect", "--auto",
+                 "--tenant", str(tenant["tenant_id"])],
+                capture_output=True, text=True, env=os.environ.copy(), check=False,
+            )
+            line = (result.stdout.strip().splitlines() or ["(no output)"])[-1]
+            print(f"   connect: {line}")
+            if result.returncode != 0:
+                print(result.stderr[-2000:])
+                raise SystemExit("connecting a company failed")
+        run_dag("fortnox_extract", {}, "extract")
+        run_dag("sie4_to_warehouse", {"scan_landing": True, "include_inbox": False}, "load-landing")
+    print_company_summary(warehouse_url)
+
+
+def print_company_summary(warehouse_url: str) -> None:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(warehouse_url)
+    with engine.connect() as conn:
+        partitions = conn.execute(
+            sa.text(
+                """
+                select c.org_number, c.name, c.fortnox_tenant_id, p.fiscal_year_start,
+                  (select count(*) from voucher v where v.company_id = p.company_id
+                     and v.fiscal_year_start = p.fiscal_year_start) as vouchers,
+                  (select count(*) from voucher_row r where r.company_id = p.company_id
+                     and r.fiscal_year_start = p.fiscal_year_start) as rows_,
+                  (select count(*) from ar_open_item a where a.company_id = p.company_id
+                     and a.fiscal_year_start = p.fiscal_year_start) as ar_items,
+                  (select sum(open_amount) from ar_open_item a where a.company_id = p.company_id
+                     and a.fiscal_year_start = p.fiscal_year_start) as ar_open,
+                  (select count(*) from ap_open_item a where a.company_id = p.company_id
+                     and a.fiscal_year_start = p.fiscal_year_start) as ap_items,
+                  (select sum(open_amount) from ap_open_item a where a.company_id = p.company_id
+                     and a.fiscal_year_start = p.fiscal_year_start) as ap_open
+                from fiscal_year p join company c on c.company_id = p.company_id
+                where p.year_index = 0 and c.fortnox_tenant_id is not null
+                order by c.name
+                """
+            )
+        ).all()
+        control = {
+            (r.org_number, str(r.fiscal_year_start), r.account): r.closing_balance
+            for r in conn.execute(
+                sa.text(
+                    "select org_number, fiscal_year_start, account, closing_balance "
+                    "from trial_balance where account in ('1510', '2440')"
+                )
+            )
+        }
+    engine.dispose()
+    heading("Summary: Fortnox companies in the warehouse")
+    for p in partitions:
+        key = (p.org_number, str(p.fiscal_year_start))
+        ub_1510 = control.get((*key, "1510"))
+        ub_2440 = control.get((*key, "2440"))
+        ar_ok = "reconciles" if ub_1510 is not None and Decimal(str(ub_1510)) == Decimal(
+            str(p.ar_open or 0)) else "DIFFERS"
+        ap_ok = "reconciles" if ub_2440 is not None and -Decimal(str(ub_2440)) == Decimal(
+            str(p.ap_open or 0)) else "DIFFERS"
+        print(f"   {p.name} ({p.org_number}, tenant {p.fortnox_tenant_id}), "
+              f"fiscal year from {p.fiscal_year_start}")
+        print(f"     {p.vouchers} vouchers, {p.rows_} rows")
+        print(f"     receivables at year end: {p.ar_items} open invoices, {money(p.ar_open)}; "
+              f"1510 closing {money(ub_1510)} -> {ar_ok}")
+        print(f"     payables at year end:    {p.ap_items} open invoices, {money(p.ap_open)}; "
+              f"2440 closing {money(ub_2440)} -> {ap_ok}")
+    print_trial_balances(warehouse_url)
+
+
+def main() -> int:
+    started = time.monotonic()
+    warehouse_url = default_warehouse_url()
+    data_dir().mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [sys.executable, "-m", "include.warehouse", "migrate", "--url", warehouse_url],
+        check=True, env=os.environ.copy(),
+    )
+    sie_file = stage_books()
+    stage_inbox(sie_file, warehouse_url)
+    stage_fortnox(warehouse_url)
+    heading(f"Demo finished in {time.monotonic() - started:.0f} s")
+    print(f"   warehouse: {warehouse_url}")
+    print("   explore:   make airflow  (UI http://127.0.0.1:8080, admin/admin)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
