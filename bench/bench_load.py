@@ -52,6 +52,9 @@ def child(db: str, url: str, file: Path) -> None:
     from include.warehouse.engine import create_warehouse_engine
     from include.warehouse.loader import load_columns
 
+    import pyarrow as pa
+
+    pa.array([0])  # pyarrow imports pandas on first use: process start-up, not load time
     engine = create_warehouse_engine(url)
     with engine.connect() as conn:  # open the pool outside the clock
         conn.exec_driver_sql("SELECT 1")

@@ -117,7 +117,8 @@ def main() -> None:
     args = parser.parse_args()
     info = machine()
     lines = [
-        "| #TRANS rows | file MB | path | seconds (best) | rows/s | peak RSS growth MB | x file size | fast path |",
+        "| #TRANS rows | file MB | path | seconds (best) | rows/s "
+        "| peak RSS growth MB | x file size | fast path |",
         "|---:|---:|---|---:|---:|---:|---:|---|",
     ]
     for size in (int(s) for s in args.sizes.split(",")):
@@ -142,7 +143,8 @@ def main() -> None:
             f"- Machine: {info}\n"
             f"- Command: `{command}`\n"
             f"- Date: {when}\n"
-            f"- Best of {args.runs} runs, each in a fresh subprocess; file from bench/bench_parse_gen.py\n"
+            f"- Best of {args.runs} runs, each in a fresh subprocess; "
+            "file from bench/bench_parse_gen.py\n"
             "  (CP437, CRLF, 1-4 legs per voucher, objects on 25% of rows, texts/dates/quantities\n"
             "  on ~22%, 1% RTRANS twins and BTRANS). Seconds: file on disk -> records or Arrow\n"
             "  tables. Peak RSS growth: ru_maxrss after the parse minus VmRSS after imports.\n"

@@ -32,8 +32,9 @@ os.environ["AIRFLOW__CORE__PARALLELISM"] = "4"
 os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_AIRFLOW_HOME}/airflow.db"
 os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "False"
 os.environ["AIRFLOW__LOGGING__BASE_LOG_FOLDER"] = str(_AIRFLOW_HOME / "logs")
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
+for _path in (REPO_ROOT, REPO_ROOT / "plugins"):  # as Airflow itself puts them
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
 
 
 def pg_url() -> str:

@@ -132,12 +132,7 @@ class FortnoxSettings:
 def token_store_url_from_env(environ: Mapping[str, str] | None = None) -> str:
     """The token store's database: FORTNOX_TOKEN_STORE_URL, else WAREHOUSE_URL, else SQLite."""
     env = os.environ if environ is None else environ
-    return (
-        env.get("FORTNOX_TOKEN_STORE_URL")
-        or env.get("WAREHOUSE_URL")
-        or env.get("AIRFLOW_CONN_WAREHOUSE_DEFAULT")
-        or DEFAULT_WAREHOUSE_URL
-    )
+    return env.get("FORTNOX_TOKEN_STORE_URL") or env.get("WAREHOUSE_URL") or DEFAULT_WAREHOUSE_URL
 
 
 def _scopes(value: Any) -> tuple[str, ...]:

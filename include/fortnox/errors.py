@@ -86,9 +86,18 @@ class PeriodLocked(FortnoxApiError):
 class RateLimited(FortnoxApiError):
     """HTTP 429: over 25 requests per 5 seconds for this client and tenant."""
 
-    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: object) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        status_code: int = 429,
+        code: int | None = None,
+        method: str = "",
+        path: str = "",
+    ) -> None:
         self.retry_after = retry_after
-        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        super().__init__(message, status_code=status_code, code=code, method=method, path=path)
 
 
 class ServerError(FortnoxApiError):
@@ -212,26 +221,22 @@ def error_from_response(
 ) -> FortnoxApiError:
     """The typed error for a non-2xx API answer."""
     code, message = parse_error_information(body)
-    kwargs: dict[str, object] = {
-        "status_code": status_code,
-        "code": code,
-        "method": method,
-        "path": path,
-    }
     if status_code == 429:
         return RateLimited(
-            message or "rate limited", retry_after=_retry_after_seconds(retry_after), **kwargs
+            message or "rate limited",
+            retry_after=_retry_after_seconds(retry_after),
+            status_code=status_code,
+            code=code,
+            method=method,
+            path=path,
         )
     if status_code == 404:
         # Fortnox answers some missing resources with a generic code (e.g. 2000588).
-        return NotFound(message, **kwargs)  # type: ignore[arg-type]
-    if code is not None and code in _CODE_CLASSES:
-        return _CODE_CLASSES[code](message, **kwargs)  # type: ignore[arg-type]
-    if status_code >= 500:
-        return ServerError(message, **kwargs)  # type: ignore[arg-type]
-    by_status: dict[int, type[FortnoxApiError]] = {
-        401: AuthError,
-        403: ScopeError,
-        404: NotFound,
-    }
-    return by_status.get(status_code, FortnoxApiError)(message, **kwargs)  # type: ignore[arg-type]
+        kind: type[FortnoxApiError] = NotFound
+    elif code is not None and code in _CODE_CLASSES:
+        kind = _CODE_CLASSES[code]
+    elif status_code >= 500:
+        kind = ServerError
+    else:
+        kind = {401: AuthError, 403: ScopeError}.get(status_code, FortnoxApiError)
+    return kind(message, status_code=status_code, code=code, method=method, path=path)

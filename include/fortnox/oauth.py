@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 from urllib.parse import urlencode
 
 import httpx
@@ -47,7 +46,7 @@ class FortnoxOAuth:
         *,
         http: httpx.Client | None = None,
         transport: httpx.BaseTransport | None = None,
-        clock: Any = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.settings = settings
         self._owns_http = http is None

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from include.fortnox_sandbox import jsonio
 from include.fortnox_sandbox.tenants import (
@@ -53,7 +54,6 @@ class Reply:
     body: bytes
     content_type: str = "application/json"
     headers: dict[str, str] = field(default_factory=dict)
-    drop_after_commit: bool = False  # set by the server's commit_then_drop fault
 
 
 class ApiError(Exception):
@@ -559,7 +559,13 @@ def _filter_documents(
     return [i for i in items if test(i)]
 
 
-def _paged(query: Mapping[str, str], key: str, items: list[dict[str, object]]) -> Reply:
+def _paged(
+    query: Mapping[str, str],
+    key: str,
+    items: Sequence[Any],
+    build: Callable[[Any], object] = lambda item: item,
+) -> Reply:
+    """One page of ``items``; ``build`` makes the JSON of only the items on that page."""
     page = _int_param(query, "page") if "page" in query else 1
     limit = _int_param(query, "limit") if "limit" in query else DEFAULT_LIMIT
     if page < 1:
@@ -568,6 +574,6 @@ def _paged(query: Mapping[str, str], key: str, items: list[dict[str, object]]) -
         raise ApiError(400, INVALID_PARAMETER, f"Invalid parameter limit: must be 1 to {MAX_LIMIT}")
     total = len(items)
     pages = max(1, -(-total // limit))
-    chunk = items[(page - 1) * limit : page * limit]
+    chunk = [build(item) for item in items[(page - 1) * limit : page * limit]]
     meta = {"@TotalResources": total, "@TotalPages": pages, "@CurrentPage": page}
     return json_reply(200, {"MetaInformation": meta, key: chunk})

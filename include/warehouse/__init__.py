@@ -9,15 +9,18 @@ CLI: ``python -m include.warehouse migrate|load|trial-balance`` (see docs/wareho
 
 from __future__ import annotations
 
-from include.warehouse.engine import create_warehouse_engine, default_url
-from include.warehouse.loader import (
-    LoadResult,
-    load_columns,
-    load_open_items,
-    load_sie,
-    partition_checksum,
-)
-from include.warehouse.migrate import current_revision_ok, head_revision, migrate
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from include.warehouse.engine import create_warehouse_engine, default_url
+    from include.warehouse.loader import (
+        LoadResult,
+        load_columns,
+        load_open_items,
+        load_sie,
+        partition_checksum,
+    )
+    from include.warehouse.migrate import current_revision_ok, head_revision, migrate
 
 __all__ = [
     "LoadResult",
@@ -31,3 +34,25 @@ __all__ = [
     "migrate",
     "partition_checksum",
 ]
+
+_LAZY = {
+    "create_warehouse_engine": "include.warehouse.engine",
+    "default_url": "include.warehouse.engine",
+    "LoadResult": "include.warehouse.loader",
+    "load_columns": "include.warehouse.loader",
+    "load_open_items": "include.warehouse.loader",
+    "load_sie": "include.warehouse.loader",
+    "partition_checksum": "include.warehouse.loader",
+    "current_revision_ok": "include.warehouse.migrate",
+    "head_revision": "include.warehouse.migrate",
+    "migrate": "include.warehouse.migrate",
+}
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy so that `migrate` (the DAG's first task, the CLI) does not import pyarrow.
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(name)

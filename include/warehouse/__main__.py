@@ -11,9 +11,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from include.sie4.errors import SieError
 from include.warehouse.engine import create_warehouse_engine, default_url
-from include.warehouse.loader import load_sie, normalise_org_number
 from include.warehouse.migrate import current_revision_ok, migrate
 from include.warehouse.schema import trial_balance_view
 
@@ -50,6 +48,9 @@ def _cmd_migrate(url: str) -> int:
 
 
 def _cmd_load(url: str, file: Path, *, lenient: bool, force: bool) -> int:
+    from include.sie4.errors import SieError
+    from include.warehouse.loader import load_sie
+
     if not current_revision_ok(url):
         print("error: warehouse schema is not current; run: migrate", file=sys.stderr)
         return 1
@@ -76,6 +77,8 @@ def _cmd_load(url: str, file: Path, *, lenient: bool, force: bool) -> int:
 
 
 def _cmd_trial_balance(url: str, org: str, year_start: date | None) -> int:
+    from include.warehouse.loader import normalise_org_number
+
     tb = trial_balance_view
     org_number = normalise_org_number(org) or org
     engine = create_warehouse_engine(url)

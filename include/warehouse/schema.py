@@ -235,6 +235,7 @@ voucher = sa.Table(
     _extract_column(fk=False),
     sa.PrimaryKeyConstraint("company_id", "fiscal_year_start", "voucher_index"),
     comment="Vouchers (#VER)",
+    sqlite_with_rowid=False,  # one B-tree (the key) instead of two: faster bulk insert
 )
 
 voucher_row = sa.Table(
@@ -260,6 +261,7 @@ voucher_row = sa.Table(
     _extract_column(fk=False),
     sa.PrimaryKeyConstraint("company_id", "fiscal_year_start", "row_index"),
     comment="Voucher rows (#TRANS, #RTRANS, #BTRANS)",
+    sqlite_with_rowid=False,  # one B-tree (the key) instead of two: faster bulk insert
 )
 
 voucher_row_object = sa.Table(
@@ -273,6 +275,7 @@ voucher_row_object = sa.Table(
     _extract_column(fk=False),
     sa.PrimaryKeyConstraint("company_id", "fiscal_year_start", "row_index", "position"),
     comment="Objects on a voucher row ({dimension object_id ...})",
+    sqlite_with_rowid=False,  # one B-tree (the key) instead of two: faster bulk insert
 )
 
 

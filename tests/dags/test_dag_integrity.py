@@ -20,7 +20,7 @@ pytestmark = pytest.mark.airflow
 def dagbag():  # type: ignore[no-untyped-def]
     from airflow.dag_processing.dagbag import DagBag
 
-    return DagBag(dag_folder=str(REPO_ROOT / "dags"), include_examples=False)
+    return DagBag(dag_folder=str(REPO_ROOT / "dags"))
 
 
 def test_no_import_errors(dagbag) -> None:  # type: ignore[no-untyped-def]

@@ -81,6 +81,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("company_id", "fiscal_year_start", "voucher_index"),
         comment="Vouchers (#VER)",
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "voucher_row",
@@ -120,6 +121,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("company_id", "fiscal_year_start", "row_index"),
         comment="Voucher rows (#TRANS, #RTRANS, #BTRANS)",
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "voucher_row_object",
@@ -144,6 +146,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("company_id", "fiscal_year_start", "row_index", "position"),
         comment="Objects on a voucher row ({dimension object_id ...})",
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "extract",

@@ -1,0 +1,95 @@
+"""`dag.test()` of the load DAG on real files: a good file loads, a broken one is set aside."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+BROKEN_FIXTURE = REPO_ROOT / "tests" / "fixtures" / "sie4" / "broken.se"
+
+pytestmark = [pytest.mark.airflow, pytest.mark.slow]
+
+
+@pytest.fixture
+def load_dag(airflow_db: Path):  # type: ignore[no-untyped-def]
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(REPO_ROOT / "dags" / "sie4_to_warehouse.py"))
+    assert bag.import_errors == {}
+    return bag.get_dag("sie4_to_warehouse")
+
+
+@pytest.fixture
+def project_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, str]:
+    data = tmp_path / "data"
+    (data / "inbox").mkdir(parents=True)
+    url = f"sqlite:///{tmp_path / 'warehouse.db'}"
+    monkeypatch.setenv("PROJECT_DATA_DIR", str(data))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_WAREHOUSE_DEFAULT",
+        json.dumps({"conn_type": "generic", "extra": {"sqlalchemy_url": url}}),
+    )
+    return data, url
+
+
+def _write_books(target: Path) -> int:
+    from include.books import generate_books
+    from include.sie4 import write_sie
+
+    books = generate_books(7, vouchers_per_year=40, years=1)
+    doc = books.to_sie(books.years[-1].fiscal_year.start)
+    write_sie(doc, target)
+    return len(doc.vouchers)
+
+
+def _task_states(run) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
+    states: dict[str, list[str]] = {}
+    for ti in run.get_task_instances():
+        states.setdefault(ti.task_id, []).append(str(ti.state))
+    return states
+
+
+def test_inbox_good_file_loads_and_broken_file_is_set_aside(load_dag, project_data) -> None:  # type: ignore[no-untyped-def]
+    data, url = project_data
+    inbox = data / "inbox"
+    vouchers = _write_books(inbox / "good.se")
+    (inbox / "broken.se").write_bytes(BROKEN_FIXTURE.read_bytes())
+
+    run = load_dag.test()
+
+    states = _task_states(run)
+    assert sorted(states["load_file"]) == ["failed", "success"], states
+    assert states["summarise"] == ["success"]
+    assert (inbox / "processed" / "good.se").exists()
+    assert (inbox / "failed" / "broken.se").read_bytes() == BROKEN_FIXTURE.read_bytes()
+    sidecar = (inbox / "failed" / "broken.se.errors.txt").read_text()
+    assert "line 14:" in sidecar  # the unbalanced voucher opens on line 14
+    assert list(inbox.glob("*.se")) == []
+
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        assert conn.scalar(sa.text("select count(*) from voucher")) == vouchers
+        assert conn.scalar(sa.text("select count(*) from extract")) == 1
+    engine.dispose()
+
+
+def test_manual_file_path_and_rerun_is_a_no_op(load_dag, project_data, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    _, url = project_data
+    source = tmp_path / "elsewhere.se"
+    vouchers = _write_books(source)
+
+    first = load_dag.test(run_conf={"file_path": str(source), "include_inbox": False})
+    second = load_dag.test(run_conf={"file_path": str(source), "include_inbox": False})
+
+    for run in (first, second):
+        assert _task_states(run)["load_file"] == ["success"]
+    assert source.exists()  # a manual file is never moved
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        assert conn.scalar(sa.text("select count(*) from voucher")) == vouchers
+        assert conn.scalar(sa.text("select count(*) from extract")) == 1
+    engine.dispose()
