@@ -16,8 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from include.books import generate_books, write_large_sie  # noqa: E402
-from include.books.large import vouchers_for_rows  # noqa: E402
+from include.books import generate_books, write_large_sie
+from include.books.large import vouchers_for_rows
 
 
 def _peak_mb() -> float:
@@ -36,7 +36,8 @@ def main() -> None:
         vouchers = sum(len(y.vouchers) for y in books.years)
         rows = sum(len(v.rows) for y in books.years for v in y.vouchers)
         print(
-            f"generate_books knob={knob} years=2: {took:.2f} s wall, {cpu:.2f} s CPU, {vouchers} vouchers, {rows} rows"
+            f"generate_books knob={knob} years=2: {took:.2f} s wall, {cpu:.2f} s CPU, "
+            f"{vouchers} vouchers, {rows} rows"
         )
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -44,8 +45,9 @@ def main() -> None:
         stats = write_large_sie(Path(tmp) / "large.se", 1, args.rows)
         took, cpu = time.perf_counter() - started, time.process_time() - cpu
         print(
-            f"write_large_sie rows={args.rows}: {took:.2f} s wall, {cpu:.2f} s CPU, {stats.vouchers} vouchers, "
-            f"{stats.rows} rows, {stats.bytes_written / 1e6:.1f} MB, peak RSS {_peak_mb():.0f} MB"
+            f"write_large_sie rows={args.rows}: {took:.2f} s wall, {cpu:.2f} s CPU, "
+            f"{stats.vouchers} vouchers, {stats.rows} rows, "
+            f"{stats.bytes_written / 1e6:.1f} MB, peak RSS {_peak_mb():.0f} MB"
         )
 
     started, cpu = time.perf_counter(), time.process_time()

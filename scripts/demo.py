@@ -59,8 +59,10 @@ def run_dag(dag_id: str, conf: dict[str, object], log_name: str) -> None:
         )
     text = log.read_text(errors="replace")
     state = "success" if "state=success" in text or "DagRunState.SUCCESS" in text else "see log"
-    print(f"   airflow dags test {dag_id}: exit {result.returncode}, run {state}, "
-          f"{time.monotonic() - started:.0f} s (log: {log.relative_to(ROOT)})")
+    print(
+        f"   airflow dags test {dag_id}: exit {result.returncode}, run {state}, "
+        f"{time.monotonic() - started:.0f} s (log: {log.relative_to(ROOT)})"
+    )
     if result.returncode != 0:
         print("\n".join(text.splitlines()[-40:]))
         raise SystemExit(f"{dag_id} failed")
@@ -84,10 +86,14 @@ def stage_books() -> Path:
     print(f"   company        {back.company.name} ({back.company.org_number})")
     years = ", ".join(f"{y.index}: {y.start}..{y.end}" for y in back.fiscal_years)
     print(f"   fiscal years   {years}")
-    print(f"   file           {target.relative_to(ROOT)} ({target.stat().st_size:,} bytes, "
-          f"{back.encoding}, KSUMMA {back.ksumma.value})")
-    print(f"   accounts {len(back.accounts)}, vouchers {len(back.vouchers)}, rows {rows}, "
-          f"debit total {money(debit)}, unbalanced vouchers {len(unbalanced)}")
+    print(
+        f"   file           {target.relative_to(ROOT)} ({target.stat().st_size:,} bytes, "
+        f"{back.encoding}, KSUMMA {back.ksumma.value})"
+    )
+    print(
+        f"   accounts {len(back.accounts)}, vouchers {len(back.vouchers)}, rows {rows}, "
+        f"debit total {money(debit)}, unbalanced vouchers {len(unbalanced)}"
+    )
     return target
 
 
@@ -123,13 +129,17 @@ def print_trial_balances(warehouse_url: str) -> None:
         rows = conn.execute(query).all()
     engine.dispose()
     print("   trial balance (sums over accounts; closing = opening + movements):")
-    print(f"   {'org number':<13} {'year':<10} {'accounts':>8} {'opening':>16} "
-          f"{'movements':>16} {'closing':>16} {'vs #UB':>7}")
+    print(
+        f"   {'org number':<13} {'year':<10} {'accounts':>8} {'opening':>16} "
+        f"{'movements':>16} {'closing':>16} {'vs #UB':>7}"
+    )
     for r in rows:
         check = "ok" if not r.disagreeing else f"{r.disagreeing} off"
-        print(f"   {r.org_number:<13} {str(r.fiscal_year_start):<10} {r.accounts:>8} "
-              f"{money(r.opening):>16} {money(r.movements):>16} {money(r.closing):>16} "
-              f"{check:>7}")
+        print(
+            f"   {r.org_number:<13} {r.fiscal_year_start!s:<10} {r.accounts:>8} "
+            f"{money(r.opening):>16} {money(r.movements):>16} {money(r.closing):>16} "
+            f"{check:>7}"
+        )
 
 
 @contextmanager
@@ -137,10 +147,23 @@ def sandbox() -> Iterator[str]:
     log = AIRFLOW_HOME / "logs" / "demo-sandbox.log"
     handle = log.open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "include.fortnox_sandbox", "--port", str(SANDBOX_PORT),
-         "--companies", "3", "--seed", str(DEMO_SEED),
-         "--redirect-uri", f"http://127.0.0.1:{REDIRECT_PORT}/callback"],
-        stdout=handle, stderr=subprocess.STDOUT, env=os.environ.copy(), start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "include.fortnox_sandbox",
+            "--port",
+            str(SANDBOX_PORT),
+            "--companies",
+            "3",
+            "--seed",
+            str(DEMO_SEED),
+            "--redirect-uri",
+            f"http://127.0.0.1:{REDIRECT_PORT}/callback",
+        ],
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+        env=os.environ.copy(),
+        start_new_session=True,
     )
     base = f"http://127.0.0.1:{SANDBOX_PORT}"
     try:
@@ -181,9 +204,19 @@ def stage_fortnox(warehouse_url: str) -> None:
         tenants = httpx.get(f"{base}/admin/tenants", timeout=10).json()["tenants"]
         for tenant in tenants:
             result = subprocess.run(
-                [sys.executable, "-m", "include.fortnox", "connect", "--auto",
-                 "--tenant", str(tenant["tenant_id"])],
-                capture_output=True, text=True, env=os.environ.copy(), check=False,
+                [
+                    sys.executable,
+                    "-m",
+                    "include.fortnox",
+                    "connect",
+                    "--auto",
+                    "--tenant",
+                    str(tenant["tenant_id"]),
+                ],
+                capture_output=True,
+                text=True,
+                env=os.environ.copy(),
+                check=False,
             )
             line = (result.stdout.strip().splitlines() or ["(no output)"])[-1]
             print(f"   connect: {line}")
@@ -237,17 +270,29 @@ def print_company_summary(warehouse_url: str) -> None:
         key = (p.org_number, str(p.fiscal_year_start))
         ub_1510 = control.get((*key, "1510"))
         ub_2440 = control.get((*key, "2440"))
-        ar_ok = "reconciles" if ub_1510 is not None and Decimal(str(ub_1510)) == Decimal(
-            str(p.ar_open or 0)) else "DIFFERS"
-        ap_ok = "reconciles" if ub_2440 is not None and -Decimal(str(ub_2440)) == Decimal(
-            str(p.ap_open or 0)) else "DIFFERS"
-        print(f"   {p.name} ({p.org_number}, tenant {p.fortnox_tenant_id}), "
-              f"fiscal year from {p.fiscal_year_start}")
+        ar_ok = (
+            "reconciles"
+            if ub_1510 is not None and Decimal(str(ub_1510)) == Decimal(str(p.ar_open or 0))
+            else "DIFFERS"
+        )
+        ap_ok = (
+            "reconciles"
+            if ub_2440 is not None and -Decimal(str(ub_2440)) == Decimal(str(p.ap_open or 0))
+            else "DIFFERS"
+        )
+        print(
+            f"   {p.name} ({p.org_number}, tenant {p.fortnox_tenant_id}), "
+            f"fiscal year from {p.fiscal_year_start}"
+        )
         print(f"     {p.vouchers} vouchers, {p.rows_} rows")
-        print(f"     receivables at year end: {p.ar_items} open invoices, {money(p.ar_open)}; "
-              f"1510 closing {money(ub_1510)} -> {ar_ok}")
-        print(f"     payables at year end:    {p.ap_items} open invoices, {money(p.ap_open)}; "
-              f"2440 closing {money(ub_2440)} -> {ap_ok}")
+        print(
+            f"     receivables at year end: {p.ar_items} open invoices, {money(p.ar_open)}; "
+            f"1510 closing {money(ub_1510)} -> {ar_ok}"
+        )
+        print(
+            f"     payables at year end:    {p.ap_items} open invoices, {money(p.ap_open)}; "
+            f"2440 closing {money(ub_2440)} -> {ap_ok}"
+        )
     print_trial_balances(warehouse_url)
 
 
@@ -257,7 +302,8 @@ def main() -> int:
     data_dir().mkdir(parents=True, exist_ok=True)
     subprocess.run(
         [sys.executable, "-m", "include.warehouse", "migrate", "--url", warehouse_url],
-        check=True, env=os.environ.copy(),
+        check=True,
+        env=os.environ.copy(),
     )
     sie_file = stage_books()
     stage_inbox(sie_file, warehouse_url)

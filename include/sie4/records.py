@@ -8,8 +8,8 @@ strings (leading zeros and non-numeric ids exist in real files).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 import datetime as dt
+from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 from typing import Literal
