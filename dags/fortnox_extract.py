@@ -59,7 +59,7 @@ def fortnox_extract() -> None:
     def list_companies(params: dict) -> list[str]:
         from fortnox.hooks import FortnoxHook
 
-        companies = FortnoxHook().connected_companies()
+        companies = FortnoxHook().list_connected()
         if params["company"]:
             companies = [c for c in companies if c == params["company"]]
         print(f"{len(companies)} connected compan{'y' if len(companies) == 1 else 'ies'}")

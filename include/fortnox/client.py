@@ -351,7 +351,7 @@ def _page(response: httpx.Response, path: str, params: dict[str, str]) -> Page:
         data = json.loads(raw, parse_float=Decimal) if raw else {}
     except (ValueError, UnicodeDecodeError):
         raise FortnoxApiError(
-            "answer is not JSON", status_code=response.status_code, method="GET", path=path
+            "answer is not JSON", status_code=response.status_code, path=path
         ) from None
     if not isinstance(data, dict):
         raise FortnoxApiError(

@@ -26,7 +26,6 @@ DEFAULT_SCOPES: tuple[str, ...] = (
     "settings",
 )
 DEFAULT_WAREHOUSE_URL = "sqlite:///data/warehouse.db"
-DEFAULT_PACER_DIR = Path("data") / "pacer"
 
 
 class ConnectionLike(Protocol):
@@ -126,7 +125,12 @@ class FortnoxSettings:
         return self.token_store_url or token_store_url_from_env(environ)
 
     def resolved_pacer_dir(self) -> Path:
-        return Path(self.pacer_dir) if self.pacer_dir else DEFAULT_PACER_DIR
+        # Shared by every process on this host: under the project's data folder by default.
+        if self.pacer_dir:
+            return Path(self.pacer_dir)
+        from include.settings import data_dir
+
+        return Path(os.environ.get("FORTNOX_PACER_DIR") or data_dir() / "pacer")
 
 
 def token_store_url_from_env(environ: Mapping[str, str] | None = None) -> str:

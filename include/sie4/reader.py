@@ -77,16 +77,20 @@ _FORMAT_LINE = re.compile(r"^[ \t]*#FORMAT\b[ \t]*(\S*)", re.MULTILINE)
 MANDATORY_LABELS = ("#FLAGGA", "#PROGRAM", "#FORMAT", "#GEN", "#SIETYP", "#FNAMN")
 ROW_LABELS = {"#TRANS": RowKind.TRANS, "#RTRANS": RowKind.RTRANS, "#BTRANS": RowKind.BTRANS}
 BALANCE_LABELS = frozenset({"#IB", "#UB", "#RES", "#OIB", "#OUB", "#PSALDO", "#PBUDGET"})
-# Fast path for the common voucher row: account, object list without escapes,
-# amount, optional date, optional quoted text without escapes. Anything else
-# takes the general lexer; both give the same result.
+# Fast path for the common voucher row: account, object list, amount, then
+# optionally date, text, quantity and signature, each plain (texts quoted without
+# an escaped quote). The general path reads such a line the same way; anything
+# else (and anything it would warn about) takes the general lexer.
+_PLAIN_TEXT = r'"((?:[^"\\]|\\(?!"))*)"'
 _FAST_ROW = re.compile(
-    r"#(TRANS|RTRANS|BTRANS)[ \t]+(\d{1,6})[ \t]+\{([^{}\"\\]*|[^{}\\]*)\}"
-    r"[ \t]+(-?\d+(?:\.\d{1,2})?)(?:[ \t]+(?:(\d{8})|\"\"))?"
-    r"(?:[ \t]+\"([^\"\\]*)\")?[ \t]*"
+    r"(#(?:TRANS|RTRANS|BTRANS))[ \t]+(\d{1,6})[ \t]+\{([^{}\\]*)\}[ \t]+(-?\d+(?:\.\d{1,2})?)"
+    r'(?:[ \t]+(?:(\d{8})|"")'
+    r"(?:[ \t]+" + _PLAIN_TEXT + r'(?:[ \t]+(?:(-?\d+(?:\.\d{1,8})?)|"")'
+    r"(?:[ \t]+" + _PLAIN_TEXT + r")?)?)?)?"
 )
-_OBJECT_ITEM = re.compile(r'"([^"]*)"|([^ \t"]+)')
-_OBJECT_LIST = re.compile(r'[ \t]*(?:(?:"[^"]*"|[^ \t"]+)(?:[ \t]+|$))*')
+# Control characters other than line ends: a file without them needs no per-line check.
+_CONTROL_NOT_LINE_END = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_ZERO = Decimal(0)
 # Known records that carry nothing the model keeps.
 IGNORED_LABELS = frozenset({"#PROSA", "#KSUMMA", "#BKOD_TEXT"})
 
@@ -234,11 +238,16 @@ def _unreadable(name: str, message: str) -> ParseResult:
     )
 
 
+# A #VER line's values: series, number, date, text, registered_on, signature.
+_VoucherHeader = tuple[str, str, date, str, date | None, str]
+
+
 @dataclass(slots=True)
 class _OpenVoucher:
-    header: Voucher | None  # None when the #VER line itself had errors
+    header: _VoucherHeader | None  # None when the #VER line itself had errors
     line: int
     broken: bool = False  # a row had errors: its balance is unknown
+    has_rtrans: bool = False  # only then can a row be left out of the balance by its twin
     rows: list[VoucherRow] = field(default_factory=list)
 
 
@@ -260,6 +269,24 @@ def _text(fields: Sequence[Field], index: int) -> str:
     if isinstance(value, tuple):
         raise ValueProblem(f"object list where field {index + 1} should be a value")
     return value
+
+
+def _object_list(inner: str) -> tuple[ObjectList, str] | None:
+    """The text between a row's braces as (objects, their items joined for #KSUMMA).
+
+    None when the lexer would report something (unterminated quote, odd item
+    count): the general path reads such a row. Lexing the braces alone gives
+    the same items as lexing the whole line: ``inner`` holds no brace or
+    backslash, and a quote left open inside it raises here.
+    """
+    try:
+        fields = split_line("{" + inner + "}")
+    except LexError:
+        return None
+    if len(fields) != 1 or not isinstance(fields[0], tuple) or len(fields[0]) % 2:
+        return None
+    items = fields[0]
+    return tuple(zip(items[::2], items[1::2], strict=True)), "".join(items)
 
 
 def _objects(items: tuple[str, ...]) -> ObjectList:
@@ -300,7 +327,8 @@ class _Parser:
         self.object_balances: list[ObjectBalance] = []
         self.period_balances: list[PeriodBalance] = []
         self.vouchers: list[Voucher] = []
-        self.row_accounts: list[tuple[str, int]] = []
+        # Account -> line of its first use on a voucher row (file order).
+        self.first_use: dict[str, int] = {}
         # Voucher state.
         self.pending: _OpenVoucher | None = None  # #VER seen, waiting for '{'
         self.open: _OpenVoucher | None = None  # inside '{' ... '}'
@@ -357,16 +385,32 @@ class _Parser:
             self.warn(line, f"{label}: {len(fields) - allowed} extra field(s) ignored")
 
     # -- main loop -----------------------------------------------------------
-    def run(self, lines: list[str]) -> None:
-        handlers = self.handlers
-        counts = self.counts
+    def run(self, lines: list[str], *, check_controls: bool = True) -> None:
+        """Read the lines (``lines[i]`` is line ``i + 1``).
+
+        ``check_controls=False`` skips the per-line control-character check; only
+        for text already known to hold none inside a line (see ``parse``).
+        """
         ksumma = self.ksumma
+        counts = self.counts
+        fast_row = _FAST_ROW.fullmatch
+        row_kinds = ROW_LABELS
+        btrans = RowKind.BTRANS
+        rtrans = RowKind.RTRANS
+        first_use = self.first_use
+        dates: dict[str, date] = {}
+        object_lists: dict[str, tuple[ObjectList, str] | None] = {}
+        # #KSUMMA text of fast-path rows, added to the CRC before the next record.
+        crc_text: list[str] = []
+        crc_on = ksumma.opened_at is not None and not ksumma.closed
+        fast_ok = not ksumma.closed  # after the closing #KSUMMA every row gets a warning
+        fast_rows = 0
+        open_ = self.open
         for number, raw in enumerate(lines, start=1):
             text = raw.strip(" \t\r")
             if not text:
                 continue
-            first = text[0]
-            if first != "#":
+            if text[0] != "#":
                 if text == "{":
                     self._open_block(number)
                 elif text == "}":
@@ -374,63 +418,68 @@ class _Parser:
                 else:
                     shown = text if len(text) <= 40 else text[:37] + "..."
                     self.tolerable(number, f"not a SIE record: {shown!r}")
+                open_ = self.open
                 continue
-            if has_control_characters(text):
+            if check_controls and has_control_characters(text):
                 self.warn(number, "control characters in the record")
-            elif (
-                self.open is not None
-                and (ksumma.opened_at is None or ksumma.closed)
-                and (m := _FAST_ROW.fullmatch(text)) is not None
-                and self._fast_row(number, m)
-            ):
-                continue
-            problems: list[str] = []
-            try:
-                fields = split_line(text, problems)
-            except LexError as exc:
-                bad_label = text.split()[0]
-                counts[bad_label] = counts.get(bad_label, 0) + 1
-                self.error(number, f"{bad_label}: {exc}")
-                continue
-            for problem in problems:
-                self.warn(number, problem)
-            first_field = fields[0]
-            if isinstance(first_field, tuple):  # pragma: no cover - text starts with '#'
-                continue
-            label = first_field
-            counts[label] = counts.get(label, 0) + 1
-            values = fields[1:]
-            if ksumma.closed and label != "#KSUMMA":
-                self.warn(number, "record after the closing #KSUMMA is not covered by it")
-            else:
-                ksumma.add(number, label, values)
-            kind = ROW_LABELS.get(label)
-            if self.pending is not None:
-                if kind is not None:
-                    # Rows right after #VER: the '{' is missing; read them as its block.
-                    self.error(self.pending.line, "#VER block has no opening '{'")
-                    self.open = self.pending
-                else:
-                    self.error(self.pending.line, "#VER without its { } block of rows")
-                self.pending = None
-            if kind is not None:
-                self.known_records += 1
-                self._row(number, kind, values)
-                continue
-            handler = handlers.get(label)
-            if handler is not None:
-                self.known_records += 1
-                if self.open is not None and label != "#VER":
-                    self.error(number, f"{label} is not allowed inside a voucher's {{ }} block")
-                    continue
+            elif open_ is not None and fast_ok and (m := fast_row(text)) is not None:
+                # The common voucher row, read without the lexer. Anything the
+                # general path would report on goes there instead.
+                label, account, inner, amount, row_date, row_text, quantity, signature = (
+                    m.groups()
+                )
                 try:
-                    handler(number, values)
-                except ValueProblem as exc:
-                    self.error(number, f"{label}: {exc}")
-            elif label in IGNORED_LABELS:
-                self.known_records += 1
-            else:
-                self.warn(number, f"unknown record {label} ignored")
+                    entry = object_lists[inner]
+                except KeyError:
+                    entry = object_lists[inner] = _object_list(inner)
+                if entry is not None:
+                    day: date | None = None
+                    if row_date is not None:
+                        day = dates.get(row_date)
+                        if day is None:
+                            try:
+                                day = dates[row_date] = parse_date(row_date)
+                            except ValueProblem:
+                                entry = None
+                if entry is not None:
+                    objects, flat = entry
+                    kind = row_kinds[label]
+                    open_.rows.append(
+                        VoucherRow(
+                            kind,
+                            account,
+                            objects,
+                            Decimal(amount),
+                            day,
+                            row_text or "",
+                            Decimal(quantity) if quantity else None,
+                            signature or "",
+                            number,
+                            kind is not btrans,
+                        )
+                    )
+                    if kind is rtrans:
+                        open_.has_rtrans = True
+                    if account not in first_use:
+                        first_use[account] = number
+                    counts[label] = counts.get(label, 0) + 1
+                    fast_rows += 1
+                    if crc_on:
+                        crc_text.append(
+                            f"{label}{account}{flat}{amount}{row_date or ''}{row_text or ''}"
+                            f"{quantity or ''}{signature or ''}"
+                        )
+                    continue
+            if crc_text:
+                ksumma.add_text("".join(crc_text))
+                crc_text.clear()
+            self._record(number, text)
+            open_ = self.open
+            crc_on = ksumma.opened_at is not None and not ksumma.closed
+            fast_ok = not ksumma.closed
+        if crc_text:
+            ksumma.add_text("".join(crc_text))
+        self.known_records += fast_rows
         last = len(lines)
         if self.pending is not None:
             self.error(self.pending.line, "#VER without its { } block of rows")
@@ -448,13 +497,65 @@ class _Parser:
             self.errors.append(d)
         self._check_declared_accounts()
 
+    def _record(self, number: int, text: str) -> None:
+        """The general path: one record (``text`` starts with ``#``) through the lexer."""
+        counts = self.counts
+        ksumma = self.ksumma
+        problems: list[str] = []
+        try:
+            fields = split_line(text, problems)
+        except LexError as exc:
+            bad_label = text.split()[0]
+            counts[bad_label] = counts.get(bad_label, 0) + 1
+            self.error(number, f"{bad_label}: {exc}")
+            return
+        for problem in problems:
+            self.warn(number, problem)
+        first_field = fields[0]
+        if isinstance(first_field, tuple):  # pragma: no cover - text starts with '#'
+            return
+        label = first_field
+        counts[label] = counts.get(label, 0) + 1
+        values = fields[1:]
+        if ksumma.closed and label != "#KSUMMA":
+            self.warn(number, "record after the closing #KSUMMA is not covered by it")
+        else:
+            ksumma.add(number, label, values)
+        kind = ROW_LABELS.get(label)
+        if self.pending is not None:
+            if kind is not None:
+                # Rows right after #VER: the '{' is missing; read them as its block.
+                self.error(self.pending.line, "#VER block has no opening '{'")
+                self.open = self.pending
+            else:
+                self.error(self.pending.line, "#VER without its { } block of rows")
+            self.pending = None
+        if kind is not None:
+            self.known_records += 1
+            self._row(number, kind, values)
+            return
+        handler = self.handlers.get(label)
+        if handler is not None:
+            self.known_records += 1
+            if self.open is not None and label != "#VER":
+                self.error(number, f"{label} is not allowed inside a voucher's {{ }} block")
+                return
+            try:
+                handler(number, values)
+            except ValueProblem as exc:
+                self.error(number, f"{label}: {exc}")
+        elif label in IGNORED_LABELS:
+            self.known_records += 1
+        else:
+            self.warn(number, f"unknown record {label} ignored")
+
     # -- vouchers ------------------------------------------------------------
     def _ver(self, line: int, f: Sequence[Field]) -> None:
         if self.open is not None:
             self.error(self.open.line, "voucher block not closed before the next #VER")
             self._finish_voucher(self.open)
             self.open = None
-        header: Voucher | None = None
+        header: _VoucherHeader | None = None
         try:
             series = _text(f, 0)
             number = _text(f, 1)
@@ -464,15 +565,7 @@ class _Parser:
             text = _text(f, 3)
             registered = parse_optional_date(_text(f, 4), "registration date")
             signature = _text(f, 5)
-            header = Voucher(
-                series=series,
-                number=number,
-                date=ver_date,
-                text=text,
-                registered_on=registered,
-                signature=signature,
-                line=line,
-            )
+            header = (series, number, ver_date, text, registered, signature)
             self.extra(line, "#VER", f, 6)
         except ValueProblem as exc:
             self.error(line, f"#VER: {exc}")
@@ -502,69 +595,32 @@ class _Parser:
         self.open = None
 
     def _finish_voucher(self, v: _OpenVoucher) -> None:
-        if v.header is None:
+        header = v.header
+        if header is None:
             return
         rows = v.rows
         if not rows:
             self.warn(v.line, "voucher has an empty { } block: no rows")
-        for i, row in enumerate(rows):
-            if row.kind is RowKind.RTRANS and i + 1 < len(rows):
-                twin = rows[i + 1]
-                if twin.kind is RowKind.TRANS:
-                    rows[i] = replace(row, in_balance=False)
-                    if twin.account != row.account or twin.amount != row.amount:
-                        self.warn(
-                            twin.line,
-                            f"#TRANS after #RTRANS (line {row.line}) differs in account "
-                            "or amount; paired by position",
-                        )
-        total = sum((r.amount for r in rows if r.in_balance), Decimal(0))
+        if v.has_rtrans:
+            for i, row in enumerate(rows):
+                if row.kind is RowKind.RTRANS and i + 1 < len(rows):
+                    twin = rows[i + 1]
+                    if twin.kind is RowKind.TRANS:
+                        rows[i] = replace(row, in_balance=False)
+                        if twin.account != row.account or twin.amount != row.amount:
+                            self.warn(
+                                twin.line,
+                                f"#TRANS after #RTRANS (line {row.line}) differs in account "
+                                "or amount; paired by position",
+                            )
+        total = sum([r.amount for r in rows if r.in_balance], _ZERO)
         if total and not v.broken:
             self.tolerable(
                 v.line,
-                f"voucher {v.header.series or '-'} {v.header.number or '-'} does not "
+                f"voucher {header[0] or '-'} {header[1] or '-'} does not "
                 f"balance: rows sum to {total}",
             )
-        self.vouchers.append(replace(v.header, rows=tuple(rows)))
-
-    def _fast_row(self, line: int, m: re.Match[str]) -> bool:
-        """Take a row matched by _FAST_ROW; False to leave it to the general path."""
-        label, account, inner, amount, row_date, text = m.groups()
-        if inner.strip():
-            if _OBJECT_LIST.fullmatch(inner) is None:
-                return False
-            items = [
-                q if q is not None else bare
-                for q, bare in (mm.groups() for mm in _OBJECT_ITEM.finditer(inner))
-            ]
-            if len(items) % 2:
-                return False
-            objects: ObjectList = tuple((items[i], items[i + 1]) for i in range(0, len(items), 2))
-        else:
-            objects = ()
-        kind = ROW_LABELS["#" + label]
-        try:
-            parsed_date = parse_date(row_date, "transaction date") if row_date else None
-        except ValueProblem:
-            return False
-        key = "#" + label
-        self.counts[key] = self.counts.get(key, 0) + 1
-        self.known_records += 1
-        assert self.open is not None
-        self.open.rows.append(
-            VoucherRow(
-                kind=kind,
-                account=account,
-                objects=objects,
-                amount=Decimal(amount),
-                date=parsed_date,
-                text=text or "",
-                line=line,
-                in_balance=kind is not RowKind.BTRANS,
-            )
-        )
-        self.row_accounts.append((account, line))
-        return True
+        self.vouchers.append(Voucher(*header, tuple(rows), v.line))
 
     def _row(self, line: int, kind: RowKind, f: Sequence[Field]) -> None:
         label = "#" + kind.value
@@ -604,15 +660,16 @@ class _Parser:
             self.open.broken = True
             return
         self.open.rows.append(row)
-        self.row_accounts.append((account, line))
+        if kind is RowKind.RTRANS:
+            self.open.has_rtrans = True
+        if account not in self.first_use:
+            self.first_use[account] = line
 
     def _check_declared_accounts(self) -> None:
         if not self.declared:
             return  # no chart of accounts in the file (4I): nothing to check against
-        reported: set[str] = set()
-        for account, line in self.row_accounts:
-            if account not in self.declared and account not in reported:
-                reported.add(account)
+        for account, line in self.first_use.items():
+            if account not in self.declared:
                 self.tolerable(line, f"account {account} is used but not declared by #KONTO")
 
     # -- identification ------------------------------------------------------

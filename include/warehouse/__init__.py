@@ -11,8 +11,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from include.warehouse.engine import create_warehouse_engine, default_url
+
+# Imported eagerly: the function `migrate` must shadow the submodule of the same name.
+from include.warehouse.migrate import current_revision_ok, head_revision, migrate
+
 if TYPE_CHECKING:
-    from include.warehouse.engine import create_warehouse_engine, default_url
     from include.warehouse.loader import (
         LoadResult,
         load_columns,
@@ -20,7 +24,6 @@ if TYPE_CHECKING:
         load_sie,
         partition_checksum,
     )
-    from include.warehouse.migrate import current_revision_ok, head_revision, migrate
 
 __all__ = [
     "LoadResult",
@@ -36,21 +39,16 @@ __all__ = [
 ]
 
 _LAZY = {
-    "create_warehouse_engine": "include.warehouse.engine",
-    "default_url": "include.warehouse.engine",
     "LoadResult": "include.warehouse.loader",
     "load_columns": "include.warehouse.loader",
     "load_open_items": "include.warehouse.loader",
     "load_sie": "include.warehouse.loader",
     "partition_checksum": "include.warehouse.loader",
-    "current_revision_ok": "include.warehouse.migrate",
-    "head_revision": "include.warehouse.migrate",
-    "migrate": "include.warehouse.migrate",
 }
 
 
 def __getattr__(name: str) -> Any:
-    # Lazy so that `migrate` (the DAG's first task, the CLI) does not import pyarrow.
+    # The loader is lazy so that migrating (the DAG's first task) does not import pyarrow.
     if name in _LAZY:
         import importlib
 

@@ -13,11 +13,13 @@ import hashlib
 import io
 import json
 import re
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from itertools import repeat
+from itertools import islice, repeat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -40,7 +42,7 @@ SourceKind = Literal["fortnox", "inbox", "cli"]
 SOURCE_KINDS: tuple[str, ...] = ("fortnox", "inbox", "cli")
 AfterTable = Callable[[str], None]
 
-_COPY_BATCH_ROWS = 100_000
+_COPY_BATCH_ROWS = 50_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -318,12 +320,28 @@ def _insert_sqlite(
         cursor.close()
 
 
+def _csv_of(batch: pa.RecordBatch) -> bytes:
+    buffer = io.BytesIO()
+    pacsv.write_csv(batch, buffer, pacsv.WriteOptions(include_header=False, batch_size=8192))
+    return buffer.getvalue()
+
+
 def _csv_chunks(data: pa.Table) -> Iterator[bytes]:
-    options = pacsv.WriteOptions(include_header=False, batch_size=8192)
-    for batch in data.to_batches(max_chunksize=_COPY_BATCH_ROWS):
-        buffer = io.BytesIO()
-        pacsv.write_csv(batch, buffer, options)
-        yield buffer.getvalue()
+    """CSV of the table in chunks, the next chunk rendered in a thread while COPY sends one.
+
+    pyarrow's CSV writer releases the GIL, so rendering overlaps with the server's work.
+    """
+    batches = iter(data.to_batches(max_chunksize=_COPY_BATCH_ROWS))
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="copy-csv") as pool:
+        pending: deque[Future[bytes]] = deque()
+        for batch in islice(batches, 2):
+            pending.append(pool.submit(_csv_of, batch))
+        while pending:
+            chunk = pending.popleft().result()
+            following = next(batches, None)
+            if following is not None:
+                pending.append(pool.submit(_csv_of, following))
+            yield chunk
 
 
 def _insert_postgres(
