@@ -31,10 +31,10 @@ DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TARGETS = {"postgres": 300_000, "sqlite": 200_000}  # rows/s
 
 
-def bench_file(rows: int, seed: int) -> Path:
+def bench_file(rows: int, seed: int, cache_dir: Path) -> Path:
     from include.books.large import write_large_sie
 
-    path = REPO_ROOT / "data" / "bench" / f"load-{rows}-seed{seed}.se"
+    path = cache_dir / f"load-{rows}-seed{seed}.se"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(".partial")
@@ -48,11 +48,11 @@ def child(db: str, url: str, file: Path) -> None:
     """One timed load in this (fresh) process; prints a JSON line."""
     import hashlib
 
+    import pyarrow as pa
+
     from include.sie4.bulk import read_columns
     from include.warehouse.engine import create_warehouse_engine
     from include.warehouse.loader import load_columns
-
-    import pyarrow as pa
 
     pa.array([0])  # pyarrow imports pandas on first use: process start-up, not load time
     engine = create_warehouse_engine(url)
@@ -166,6 +166,12 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--runs", type=int, default=3, help="best of N")
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=REPO_ROOT / "data" / "bench",
+        help="where the generated file is kept between runs",
+    )
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--pg-url", default=os.environ.get("WAREHOUSE_TEST_PG_URL", DEFAULT_PG_URL))
     parser.add_argument("--write-results", action="store_true", help="write bench/RESULTS-load.md")
@@ -177,7 +183,8 @@ def main() -> None:
         child(args.child, args.url, args.file)
         return
 
-    file = bench_file(args.rows, args.seed)
+    file = bench_file(args.rows, args.seed, args.cache_dir)
+    load_before = " / ".join(f"{x:.1f}" for x in os.getloadavg())
     dbs = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     summary: list[str] = []
     for db in dbs:
@@ -203,6 +210,9 @@ def main() -> None:
     print("\n".join(summary))
     if args.write_results:
         info = machine()
+        info["load average (1/5/15 min) before / after"] = (
+            f"{load_before} | {' / '.join(f'{x:.1f}' for x in os.getloadavg())}"
+        )
         if "postgres" in dbs:
             info["postgresql"] = pg_version(args.pg_url)
         command = " ".join(["python", "bench/bench_load.py", *sys.argv[1:]])
@@ -216,6 +226,8 @@ def main() -> None:
             "into a freshly migrated empty database; clock from reading the bytes to the commit.",
             "",
             *(f"- {k}: {v}" for k, v in info.items()),
+            "",
+            "The machine's 2 cores were shared with other jobs while this ran: figures are noisy.",
             "",
             "| database | voucher rows | read s | write s | total s | rows/s end to end "
             "| rows/s write only | target rows/s |",

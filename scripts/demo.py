@@ -73,7 +73,8 @@ def stage_books() -> Path:
     from include.sie4 import read_sie, write_sie
 
     heading("1. Books -> SIE 4E -> read back")
-    books = generate_books(DEMO_SEED, company_index=0, years=2, vouchers_per_year=400)
+    # company_index 3: not one of the three sandbox tenants (0-2), so sources never collide
+    books = generate_books(DEMO_SEED, company_index=3, years=2, vouchers_per_year=400)
     latest = books.years[-1]
     doc = books.to_sie(latest.fiscal_year.start)
     target = data_dir() / "demo" / f"{books.company.org_number}_{latest.fiscal_year.start.year}.se"
@@ -110,35 +111,58 @@ def stage_inbox(sie_file: Path, warehouse_url: str) -> None:
 
 
 def print_trial_balances(warehouse_url: str) -> None:
+    """Per partition: assets, equity and liabilities, the year's result, and the #UB check."""
     import sqlalchemy as sa
 
+    from include.warehouse.schema import trial_balance_view as tb
+
     engine = sa.create_engine(warehouse_url)
-    query = sa.text(
-        """
-        select org_number, fiscal_year_start, count(*) as accounts,
-               sum(opening_balance) as opening, sum(movements) as movements,
-               sum(closing_balance) as closing,
-               sum(case when reported_closing_balance is not null
-                         and reported_closing_balance <> closing_balance then 1 else 0 end)
-                   as disagreeing
-        from trial_balance group by org_number, fiscal_year_start
-        order by org_number, fiscal_year_start
-        """
-    )
-    with engine.connect() as conn:
-        rows = conn.execute(query).all()
+    with engine.connect() as conn:  # typed select: Decimal on SQLite (öre) and PostgreSQL
+        rows = conn.execute(
+            sa.select(
+                tb.c.org_number,
+                tb.c.fiscal_year_start,
+                tb.c.account,
+                tb.c.closing_balance,
+                tb.c.reported_closing_balance,
+            ).order_by(tb.c.org_number, tb.c.fiscal_year_start)
+        ).all()
     engine.dispose()
-    print("   trial balance (sums over accounts; closing = opening + movements):")
-    print(
-        f"   {'org number':<13} {'year':<10} {'accounts':>8} {'opening':>16} "
-        f"{'movements':>16} {'closing':>16} {'vs #UB':>7}"
-    )
+    totals: dict[tuple[str, str], dict[str, Decimal | int]] = {}
     for r in rows:
-        check = "ok" if not r.disagreeing else f"{r.disagreeing} off"
+        key = (r.org_number, str(r.fiscal_year_start))
+        t = totals.setdefault(
+            key,
+            {
+                "accounts": 0,
+                "assets": Decimal(0),
+                "equity_liabilities": Decimal(0),
+                "result": Decimal(0),
+                "off": 0,
+            },
+        )
+        t["accounts"] += 1
+        cls = r.account[:1]
+        if cls == "1":
+            t["assets"] += r.closing_balance
+        elif cls == "2":
+            t["equity_liabilities"] -= r.closing_balance
+        else:
+            t["result"] -= r.closing_balance
+        if r.reported_closing_balance is not None and (
+            r.reported_closing_balance != r.closing_balance
+        ):
+            t["off"] += 1
+    print("   trial balance per company and year (closing = opening + movements):")
+    print(
+        f"   {'org number':<13} {'year from':<10} {'accounts':>8} {'assets':>15} "
+        f"{'equity+liab.':>15} {'year result':>14}  vs file #UB/#RES"
+    )
+    for (org, start), t in totals.items():
+        check = "all agree" if not t["off"] else f"{t['off']} accounts differ"
         print(
-            f"   {r.org_number:<13} {r.fiscal_year_start!s:<10} {r.accounts:>8} "
-            f"{money(r.opening):>16} {money(r.movements):>16} {money(r.closing):>16} "
-            f"{check:>7}"
+            f"   {org:<13} {start:<10} {t['accounts']:>8} {money(t['assets']):>15} "
+            f"{money(t['equity_liabilities']):>15} {money(t['result']):>14}  {check}"
         )
 
 
@@ -201,7 +225,7 @@ def stage_fortnox(warehouse_url: str) -> None:
                 },
             }
         )
-        tenants = httpx.get(f"{base}/admin/tenants", timeout=10).json()["tenants"]
+        tenants = httpx.get(f"{base}/admin/tenants", timeout=10).json()["Tenants"]
         for tenant in tenants:
             result = subprocess.run(
                 [
@@ -211,7 +235,7 @@ def stage_fortnox(warehouse_url: str) -> None:
                     "connect",
                     "--auto",
                     "--tenant",
-                    str(tenant["tenant_id"]),
+                    str(tenant["TenantId"]),
                 ],
                 capture_output=True,
                 text=True,
@@ -229,70 +253,78 @@ def stage_fortnox(warehouse_url: str) -> None:
 
 
 def print_company_summary(warehouse_url: str) -> None:
+    """Fortnox companies: volumes, and year-end open items against the control accounts."""
     import sqlalchemy as sa
 
-    engine = sa.create_engine(warehouse_url)
-    with engine.connect() as conn:
-        partitions = conn.execute(
-            sa.text(
-                """
-                select c.org_number, c.name, c.fortnox_tenant_id, p.fiscal_year_start,
-                  (select count(*) from voucher v where v.company_id = p.company_id
-                     and v.fiscal_year_start = p.fiscal_year_start) as vouchers,
-                  (select count(*) from voucher_row r where r.company_id = p.company_id
-                     and r.fiscal_year_start = p.fiscal_year_start) as rows_,
-                  (select count(*) from ar_open_item a where a.company_id = p.company_id
-                     and a.fiscal_year_start = p.fiscal_year_start) as ar_items,
-                  (select sum(open_amount) from ar_open_item a where a.company_id = p.company_id
-                     and a.fiscal_year_start = p.fiscal_year_start) as ar_open,
-                  (select count(*) from ap_open_item a where a.company_id = p.company_id
-                     and a.fiscal_year_start = p.fiscal_year_start) as ap_items,
-                  (select sum(open_amount) from ap_open_item a where a.company_id = p.company_id
-                     and a.fiscal_year_start = p.fiscal_year_start) as ap_open
-                from fiscal_year p join company c on c.company_id = p.company_id
-                where p.year_index = 0 and c.fortnox_tenant_id is not null
-                order by c.name
-                """
+    from include.warehouse import schema as w
+
+    def count(table: sa.Table, company_id: int, start: object) -> int:
+        query = (
+            sa.select(sa.func.count())
+            .select_from(table)
+            .where(table.c.company_id == company_id, table.c.fiscal_year_start == start)
+        )
+        return int(conn.scalar(query) or 0)
+
+    def open_items(table: sa.Table, company_id: int, start: object) -> tuple[int, Decimal]:
+        amounts = conn.scalars(
+            sa.select(table.c.open_amount).where(
+                table.c.company_id == company_id, table.c.fiscal_year_start == start
             )
         ).all()
-        control = {
-            (r.org_number, str(r.fiscal_year_start), r.account): r.closing_balance
-            for r in conn.execute(
-                sa.text(
-                    "select org_number, fiscal_year_start, account, closing_balance "
-                    "from trial_balance where account in ('1510', '2440')"
-                )
-            )
-        }
-    engine.dispose()
+        return len(amounts), sum(amounts, Decimal(0))
+
+    engine = sa.create_engine(warehouse_url)
     heading("Summary: Fortnox companies in the warehouse")
-    for p in partitions:
-        key = (p.org_number, str(p.fiscal_year_start))
-        ub_1510 = control.get((*key, "1510"))
-        ub_2440 = control.get((*key, "2440"))
-        ar_ok = (
-            "reconciles"
-            if ub_1510 is not None and Decimal(str(ub_1510)) == Decimal(str(p.ar_open or 0))
-            else "DIFFERS"
-        )
-        ap_ok = (
-            "reconciles"
-            if ub_2440 is not None and -Decimal(str(ub_2440)) == Decimal(str(p.ap_open or 0))
-            else "DIFFERS"
-        )
-        print(
-            f"   {p.name} ({p.org_number}, tenant {p.fortnox_tenant_id}), "
-            f"fiscal year from {p.fiscal_year_start}"
-        )
-        print(f"     {p.vouchers} vouchers, {p.rows_} rows")
-        print(
-            f"     receivables at year end: {p.ar_items} open invoices, {money(p.ar_open)}; "
-            f"1510 closing {money(ub_1510)} -> {ar_ok}"
-        )
-        print(
-            f"     payables at year end:    {p.ap_items} open invoices, {money(p.ap_open)}; "
-            f"2440 closing {money(ub_2440)} -> {ap_ok}"
-        )
+    with engine.connect() as conn:
+        partitions = conn.execute(
+            sa.select(
+                w.company.c.company_id,
+                w.company.c.org_number,
+                w.company.c.name,
+                w.company.c.fortnox_tenant_id,
+                w.fiscal_year.c.fiscal_year_start,
+                w.fiscal_year.c.end_date,
+            )
+            .join_from(
+                w.fiscal_year, w.company, w.company.c.company_id == w.fiscal_year.c.company_id
+            )
+            .where(w.fiscal_year.c.year_index == 0, w.company.c.fortnox_tenant_id.is_not(None))
+            .order_by(w.company.c.name)
+        ).all()
+        tb = w.trial_balance_view
+        for p in partitions:
+            control = {
+                row.account: row.closing_balance
+                for row in conn.execute(
+                    sa.select(tb.c.account, tb.c.closing_balance).where(
+                        tb.c.company_id == p.company_id,
+                        tb.c.fiscal_year_start == p.fiscal_year_start,
+                        tb.c.account.in_(["1510", "2440"]),
+                    )
+                )
+            }
+            ar_count, ar_open = open_items(w.ar_open_item, p.company_id, p.fiscal_year_start)
+            ap_count, ap_open = open_items(w.ap_open_item, p.company_id, p.fiscal_year_start)
+            ub_1510 = control.get("1510", Decimal(0))
+            ub_2440 = control.get("2440", Decimal(0))
+            ar_check = "reconciles" if ub_1510 == ar_open else "DIFFERS"
+            ap_check = "reconciles" if -ub_2440 == ap_open else "DIFFERS"
+            print(f"   {p.name} ({p.org_number}, Fortnox tenant {p.fortnox_tenant_id})")
+            print(
+                f"     fiscal year {p.fiscal_year_start}..{p.end_date}: "
+                f"{count(w.voucher, p.company_id, p.fiscal_year_start)} vouchers, "
+                f"{count(w.voucher_row, p.company_id, p.fiscal_year_start)} rows"
+            )
+            print(
+                f"     receivables at year end: {ar_count} open invoices {money(ar_open):>14}"
+                f"  | 1510 closing {money(ub_1510):>14}  {ar_check}"
+            )
+            print(
+                f"     payables at year end:    {ap_count} open invoices {money(ap_open):>14}"
+                f"  | 2440 closing {money(ub_2440):>14}  {ap_check}"
+            )
+    engine.dispose()
     print_trial_balances(warehouse_url)
 
 

@@ -27,6 +27,12 @@ _TOKEN = re.compile(
     r'[ \t]+|"((?:\\"|[^"])*+)"|"(.*)$|([{}])|([^ \t"{}][^ \t{}]*)',
 )
 _SEPARATOR = re.compile(r"[ \t]+")
+# A line of plain fields: bare words (no quote or brace) and quoted texts (the
+# tokenizer's pattern), separated by whitespace. The tokenizer reads each the same
+# way, so such a line can be split at once.
+_PLAIN_FIELD = r'"(?:\\"|[^"])*+"|[^ \t"{}]+'
+_PLAIN_LINE = re.compile(rf"[ \t]*(?:{_PLAIN_FIELD})(?:[ \t]+(?:{_PLAIN_FIELD}))*[ \t]*")
+_PLAIN_ITEM = re.compile(r'"((?:\\"|[^"])*+)"|([^ \t"{}]+)')
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 # Fields that can be written bare: no whitespace, quotes, braces or controls,
 # not empty and not looking like a label.
@@ -58,6 +64,11 @@ def split_line(text: str, problems: list[str] | None = None) -> list[Field]:
         # Fast path: the common plain line. Not str.split(): only space and tab
         # separate fields (a no-break space is text).
         return [f for f in _SEPARATOR.split(text) if f]
+    if "{" not in text and _PLAIN_LINE.fullmatch(text) is not None:
+        # A bare word is never empty, so ``bare or quoted`` picks the one that matched.
+        if "\\" not in text:
+            return [bare or quoted for quoted, bare in _PLAIN_ITEM.findall(text)]
+        return [bare or quoted.replace('\\"', '"') for quoted, bare in _PLAIN_ITEM.findall(text)]
     fields: list[Field] = []
     group: list[str] | None = None
     pos = 0

@@ -72,21 +72,29 @@ Source = str | Path | bytes
 # Swedish letters: their bytes in CP437 and in Latin-1/cp1252.
 _CP437_SWEDISH = frozenset(b"\x86\x84\x94\x8f\x8e\x99\x82\x90\x81\x9a")
 _LATIN1_SWEDISH = frozenset(b"\xe5\xe4\xf6\xc5\xc4\xd6\xe9\xc9\xfc\xdc")
+_ASCII_BYTES = bytes(range(0x80))
 _FORMAT_LINE = re.compile(r"^[ \t]*#FORMAT\b[ \t]*(\S*)", re.MULTILINE)
 
 MANDATORY_LABELS = ("#FLAGGA", "#PROGRAM", "#FORMAT", "#GEN", "#SIETYP", "#FNAMN")
 ROW_LABELS = {"#TRANS": RowKind.TRANS, "#RTRANS": RowKind.RTRANS, "#BTRANS": RowKind.BTRANS}
 BALANCE_LABELS = frozenset({"#IB", "#UB", "#RES", "#OIB", "#OUB", "#PSALDO", "#PBUDGET"})
 # Fast path for the common voucher row: account, object list, amount, then
-# optionally date, text, quantity and signature, each plain (texts quoted without
-# an escaped quote). The general path reads such a line the same way; anything
-# else (and anything it would warn about) takes the general lexer.
-_PLAIN_TEXT = r'"((?:[^"\\]|\\(?!"))*)"'
+# optionally date, text, quantity and signature, each plain (texts quoted, read
+# with the lexer's own pattern). The general path reads such a line the same way;
+# anything else (and anything it would warn about) takes the general lexer.
+_PLAIN_TEXT = r'"((?:\\"|[^"])*+)"'
 _FAST_ROW = re.compile(
     r"(#(?:TRANS|RTRANS|BTRANS))[ \t]+(\d{1,6})[ \t]+\{([^{}\\]*)\}[ \t]+(-?\d+(?:\.\d{1,2})?)"
     r'(?:[ \t]+(?:(\d{8})|"")'
     r"(?:[ \t]+" + _PLAIN_TEXT + r'(?:[ \t]+(?:(-?\d+(?:\.\d{1,8})?)|"")'
     r"(?:[ \t]+" + _PLAIN_TEXT + r")?)?)?)?"
+)
+_PLAIN_WORD = r'(?:"([^"\\]*)"|([^ \t"{}]+))'
+# A plain #VER line: series, number, date, then optionally text, registration date
+# and signature.
+_FAST_VER = re.compile(
+    r"#VER[ \t]+" + _PLAIN_WORD + r"[ \t]+" + _PLAIN_WORD + r"[ \t]+(\d{8})"
+    r"(?:[ \t]+" + _PLAIN_TEXT + r'(?:[ \t]+(?:(\d{8})|"")(?:[ \t]+' + _PLAIN_TEXT + r")?)?)?"
 )
 # Control characters other than line ends: a file without them needs no per-line check.
 _CONTROL_NOT_LINE_END = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -132,9 +140,9 @@ def decode_sie_bytes(data: bytes) -> tuple[str, str, list[Diagnostic]]:
             text = data.decode("utf-8")
             encoding = "utf-8"
         except UnicodeDecodeError:
-            high = [b for b in data if b >= 0x80]
-            latin = sum(1 for b in high if b in _LATIN1_SWEDISH)
-            cp437 = sum(1 for b in high if b in _CP437_SWEDISH)
+            high = data.translate(None, _ASCII_BYTES)
+            latin = sum(high.count(b) for b in _LATIN1_SWEDISH)
+            cp437 = sum(high.count(b) for b in _CP437_SWEDISH)
             if latin > cp437:
                 encoding = "latin-1"
                 try:
@@ -212,7 +220,12 @@ def parse(
     text, encoding, decode_warnings = decode_sie_bytes(data)
     parser = _Parser(lenient=lenient, verify_checksum=verify_checksum)
     parser.warnings.extend(decode_warnings)
-    parser.run(text.split("\n"))
+    # Without control characters inside lines (a CR only right before an LF, which
+    # the line strip removes) the per-line check can be skipped.
+    check_controls = _CONTROL_NOT_LINE_END.search(text) is not None or text.count(
+        "\r"
+    ) != text.count("\r\n")
+    parser.run(text.split("\n"), check_controls=check_controls)
     if not parser.known_records:
         return _unreadable(name, "no SIE records found: not a SIE file")
     document = parser.build(encoding)
@@ -394,6 +407,7 @@ class _Parser:
         ksumma = self.ksumma
         counts = self.counts
         fast_row = _FAST_ROW.fullmatch
+        fast_ver = _FAST_VER.fullmatch
         row_kinds = ROW_LABELS
         btrans = RowKind.BTRANS
         rtrans = RowKind.RTRANS
@@ -412,8 +426,16 @@ class _Parser:
                 continue
             if text[0] != "#":
                 if text == "{":
+                    if self.pending is not None and open_ is None:
+                        open_ = self.open = self.pending
+                        self.pending = None
+                        continue
                     self._open_block(number)
                 elif text == "}":
+                    if open_ is not None and self.pending is None:
+                        self._finish_voucher(open_)
+                        open_ = self.open = None
+                        continue
                     self._close_block(number)
                 else:
                     shown = text if len(text) <= 40 else text[:37] + "..."
@@ -425,9 +447,7 @@ class _Parser:
             elif open_ is not None and fast_ok and (m := fast_row(text)) is not None:
                 # The common voucher row, read without the lexer. Anything the
                 # general path would report on goes there instead.
-                label, account, inner, amount, row_date, row_text, quantity, signature = (
-                    m.groups()
-                )
+                label, account, inner, amount, row_date, row_text, quantity, signature = m.groups()
                 try:
                     entry = object_lists[inner]
                 except KeyError:
@@ -444,6 +464,10 @@ class _Parser:
                 if entry is not None:
                     objects, flat = entry
                     kind = row_kinds[label]
+                    if row_text and "\\" in row_text:
+                        row_text = row_text.replace('\\"', '"')
+                    if signature and "\\" in signature:
+                        signature = signature.replace('\\"', '"')
                     open_.rows.append(
                         VoucherRow(
                             kind,
@@ -469,6 +493,56 @@ class _Parser:
                             f"{label}{account}{flat}{amount}{row_date or ''}{row_text or ''}"
                             f"{quantity or ''}{signature or ''}"
                         )
+                    continue
+            elif fast_ok and (m := fast_ver(text)) is not None:
+                # A plain #VER line; an unreadable date goes to the general path.
+                (q_series, series, q_number, voucher_number, ver_date, ver_text, registered_on,
+                 signature) = m.groups()  # fmt: skip
+                day = dates.get(ver_date)
+                if day is None:
+                    try:
+                        day = dates[ver_date] = parse_date(ver_date)
+                    except ValueProblem:
+                        day = None
+                registered: date | None = None
+                if registered_on is not None and day is not None:
+                    registered = dates.get(registered_on)
+                    if registered is None:
+                        try:
+                            registered = dates[registered_on] = parse_date(registered_on)
+                        except ValueProblem:
+                            day = None
+                if day is not None:
+                    if ver_text and "\\" in ver_text:
+                        ver_text = ver_text.replace('\\"', '"')
+                    if signature and "\\" in signature:
+                        signature = signature.replace('\\"', '"')
+                    if series is None:
+                        series = q_series
+                    if voucher_number is None:
+                        voucher_number = q_number
+                    counts["#VER"] = counts.get("#VER", 0) + 1
+                    self.known_records += 1
+                    if crc_on:
+                        crc_text.append(
+                            f"#VER{series}{voucher_number}{ver_date}{ver_text or ''}"
+                            f"{registered_on or ''}{signature or ''}"
+                        )
+                    if self.pending is not None:
+                        self.error(self.pending.line, "#VER without its { } block of rows")
+                    if open_ is not None:
+                        self.error(open_.line, "voucher block not closed before the next #VER")
+                        self._finish_voucher(open_)
+                        open_ = self.open = None
+                    header = (
+                        series,
+                        voucher_number,
+                        day,
+                        ver_text or "",
+                        registered,
+                        signature or "",
+                    )
+                    self.pending = _OpenVoucher(header, number)
                     continue
             if crc_text:
                 ksumma.add_text("".join(crc_text))

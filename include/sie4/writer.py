@@ -25,13 +25,15 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from include.sie4.checksum import record_bytes
 from include.sie4.lexer import quote_field
-from include.sie4.records import ObjectList, SieDocument
+from include.sie4.records import ObjectList, RowKind, SieDocument
 
 __all__ = ["write_sie"]
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_ROW_LABELS = {kind: "#" + kind.value for kind in RowKind}
+# Distinct field values remembered per file (texts can all differ).
+_CACHE_LIMIT = 100_000
 # A record: label, fields (a tuple field is an object list, flattened).
 _Record = tuple[str, list[str | tuple[str, ...]]]
 _OPEN: _Record = ("{", [])
@@ -41,21 +43,130 @@ _CLOSE: _Record = ("}", [])
 def write_sie(doc: SieDocument, target: str | Path | None = None, *, ksumma: bool = False) -> bytes:
     """Serialise ``doc`` to SIE 4 bytes (CP437); also write them to ``target`` if given."""
     out: list[str] = []
-    crc = 0
+    # What each record adds to the #KSUMMA CRC (``record_bytes`` of its cleaned
+    # fields), joined and hashed once at the end: CRC-32 runs on over the joins.
+    checked: list[str] = []
     for label, fields in _records(doc, ksumma):
-        if label in ("{", "}"):
-            out.append(label)
-            continue
         clean = [_clean_objects(f) if isinstance(f, tuple) else _clean(f) for f in fields]
         if ksumma and label not in ("#KSUMMA", "#FLAGGA"):
-            crc = zlib.crc32(record_bytes(label, clean), crc)
+            checked.append(_checked_text(label, clean))
         out.append(_format(label, clean))
+    _write_vouchers(doc, out, checked if ksumma else None)
     if ksumma:
+        crc = zlib.crc32("".join(checked).encode("cp437", errors="replace"))
         out.append(f"#KSUMMA {crc}")
-    data = ("\n".join(out) + "\n").encode("cp437")
+    out.append("")
+    data = "\n".join(out).encode("cp437")
     if target is not None:
         Path(target).write_bytes(data)
     return data
+
+
+def _checked_text(label: str, fields: list[str | tuple[str, ...]]) -> str:
+    """The text ``record_bytes`` encodes for one record."""
+    parts = [label]
+    for f in fields:
+        if isinstance(f, tuple):
+            parts.extend(f)
+        else:
+            parts.append(f)
+    return "".join(parts)
+
+
+class _Fields:
+    """Cleaned and quoted forms of field values, each worked out once per file."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, tuple[str, str]] = {}
+        self.object_lists: dict[ObjectList, tuple[str, str]] = {}
+        self.dates: dict[date | None, tuple[str, str]] = {}
+
+    def value(self, value: str) -> tuple[str, str]:
+        """(as written, as cleaned); ValueError when it cannot be written."""
+        entry = self.values.get(value)
+        if entry is None:
+            clean = _clean(value)
+            entry = (quote_field(clean), clean)
+            if len(self.values) < _CACHE_LIMIT:
+                self.values[value] = entry
+        return entry
+
+    def objects(self, objects: ObjectList) -> tuple[str, str]:
+        entry = self.object_lists.get(objects)
+        if entry is None:
+            items = _clean_objects(_flat(objects))
+            entry = ("{" + " ".join(_quote_always(v) for v in items) + "}", "".join(items))
+            if len(self.object_lists) < _CACHE_LIMIT:
+                self.object_lists[objects] = entry
+        return entry
+
+    def date(self, value: date | None) -> tuple[str, str]:
+        entry = self.dates.get(value)
+        if entry is None:
+            entry = self.dates[value] = self.value(_date(value))
+        return entry
+
+
+def _write_vouchers(doc: SieDocument, out: list[str], checked: list[str] | None) -> None:
+    """The #VER records and their rows: the bulk of a file, written the way
+    ``_format`` writes any record (trailing empty optional fields left out)."""
+    fields = _Fields()
+    value = fields.value
+    known_value = fields.values.get
+    known_objects = fields.object_lists.get
+    known_date = fields.dates.get
+    labels = _ROW_LABELS
+    append = out.append
+    for v in doc.vouchers:
+        label = "#VER"
+        try:
+            head = [
+                value(v.series),
+                value(v.number),
+                fields.date(v.date),
+                value(v.text),
+                fields.date(v.registered_on),
+                value(v.signature),
+            ]
+            while len(head) > 3 and not head[-1][1]:
+                head.pop()
+            append("#VER " + " ".join([w for w, _ in head]))
+            if checked is not None:
+                checked.append("#VER" + "".join([c for _, c in head]))
+            append("{")
+            for r in v.rows:
+                label = labels[r.kind]
+                account, account_clean = known_value(r.account) or value(r.account)
+                objects, objects_clean = known_objects(r.objects) or fields.objects(r.objects)
+                day, day_clean = known_date(r.date) or fields.date(r.date)
+                amount = format(r.amount, "f")  # digits, sign, point: always bare
+                text = r.text
+                signature = r.signature
+                quantity = r.quantity
+                if not (text or signature or quantity is not None):
+                    if day_clean:
+                        append(f"{label} {account} {objects} {amount} {day}")
+                    else:
+                        append(f"{label} {account} {objects} {amount}")
+                    if checked is not None:
+                        checked.append(f"{label}{account_clean}{objects_clean}{amount}{day_clean}")
+                    continue
+                written_text, text_clean = known_value(text) or value(text)
+                written_quantity = "" if quantity is None else format(quantity, "f")
+                line = f"{label} {account} {objects} {amount} {day} {written_text}"
+                if signature or written_quantity:
+                    line += " " + (written_quantity or '""')
+                    if signature:
+                        line += " " + (known_value(signature) or value(signature))[0]
+                append(line)
+                if checked is not None:
+                    checked.append(
+                        f"{label}{account_clean}{objects_clean}{amount}{day_clean}"
+                        f"{text_clean}{written_quantity}{value(signature)[1]}"
+                    )
+            append("}")
+        except ValueError as exc:
+            raise ValueError(f"{label}: {exc}") from None
 
 
 def _clean(value: str) -> str:
@@ -177,23 +288,3 @@ def _records(doc: SieDocument, ksumma: bool) -> Iterator[_Record]:
         if pb.quantity is not None:
             fields.append(_amount(pb.quantity))
         yield "#" + pb.kind.value, fields
-    for v in doc.vouchers:
-        yield (
-            "#VER",
-            _trim(
-                [v.series, v.number, _date(v.date), v.text, _date(v.registered_on), v.signature], 3
-            ),
-        )
-        yield _OPEN
-        for r in v.rows:
-            row: list[str | tuple[str, ...]] = [
-                r.account,
-                _flat(r.objects),
-                _amount(r.amount),
-                _date(r.date),
-                r.text,
-                _amount(r.quantity) if r.quantity is not None else "",
-                r.signature,
-            ]
-            yield "#" + r.kind.value, _trim(row, 3)
-        yield _CLOSE

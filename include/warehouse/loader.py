@@ -112,7 +112,9 @@ def company_identity(doc: SieDocument, *, sha256: str) -> CompanyIdentity:
     return CompanyIdentity(key=key, org_number=org, name=name or key, program_company_id=fnr)
 
 
-def current_fiscal_year(doc: SieDocument, vouchers: pa.Table) -> tuple[date, date, bool]:
+def current_fiscal_year(
+    doc: SieDocument, vouchers: pa.Table, *, source: str | None = None
+) -> tuple[date, date, bool]:
     """(start, end, from_file) of the partition's year.
 
     Without ``#RAR 0`` (common in 4I files) the year is the calendar year of
@@ -128,7 +130,8 @@ def current_fiscal_year(doc: SieDocument, vouchers: pa.Table) -> tuple[date, dat
         anchor = doc.generated_on
     if anchor is None:
         raise SieError(
-            [Diagnostic(1, "no #RAR 0, no vouchers and no #GEN date: fiscal year unknown")]
+            [Diagnostic(1, "no #RAR 0, no vouchers and no #GEN date: fiscal year unknown")],
+            source=source,
         )
     return date(anchor.year, 1, 1), date(anchor.year, 12, 31), False
 
@@ -311,7 +314,7 @@ def _insert_sqlite(
         repeat(part.fiscal_year_start.isoformat(), n),
         *columns,
         repeat(part.extract_id, n),
-        strict=False,
+        strict=True,
     )
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
@@ -454,6 +457,12 @@ def _current_sha256(conn: sa.Connection, company_id: int, fy_start: date) -> str
     ).scalar_one_or_none()
 
 
+def _extract_exists(conn: sa.Connection, extract_id: str) -> bool:
+    ex = schema.extract
+    found = conn.execute(sa.select(ex.c.extract_id).where(ex.c.extract_id == extract_id))
+    return found.first() is not None
+
+
 def partition_counts(conn: sa.Connection, company_id: int, fy_start: date) -> dict[str, int]:
     """Rows per partition table for one (company, fiscal year)."""
     counts: dict[str, int] = {}
@@ -505,7 +514,7 @@ def load_columns(
         warnings.append(
             Diagnostic(1, "no #ORGNR, #FNR or #FNAMN: company keyed by the file hash", "warning")
         )
-    fy_start, fy_end, from_file = current_fiscal_year(doc, columns.vouchers)
+    fy_start, fy_end, from_file = current_fiscal_year(doc, columns.vouchers, source=file_name)
     if not from_file:
         warnings.append(
             Diagnostic(1, f"no #RAR 0: fiscal year taken as {fy_start}..{fy_end}", "warning")
@@ -530,7 +539,24 @@ def load_columns(
                 skipped=True,
                 warnings=tuple(warnings),
             )
+            extract_values = {
+                "company_id": company_id,
+                "fiscal_year_start": fy_start,
+                "source_kind": source_kind,
+                "file_name": file_name,
+                "size_bytes": size_bytes,
+                "program": " ".join(p for p in doc.program if p),
+                "encoding": doc.encoding,
+                "sie_type": doc.sie_type,
+                "landing_path": landing_path,
+                "warning_count": len(warnings),
+                "loaded_at": datetime.now(UTC),
+            }
             if not force and _current_sha256(conn, company_id, fy_start) == sha256:
+                # Same books: the partition is untouched. A new extract id for the
+                # same bytes (a repeated Fortnox fetch) is still recorded as received.
+                if not _extract_exists(conn, extract_id):
+                    _register_extract(conn, extract_values, extract_id=extract_id, sha256=sha256)
                 counts = partition_counts(conn, company_id, fy_start)
                 return _replace(result, counts=counts)
 
@@ -540,24 +566,7 @@ def load_columns(
                         table.c.company_id == company_id, table.c.fiscal_year_start == fy_start
                     )
                 )
-            _register_extract(
-                conn,
-                {
-                    "company_id": company_id,
-                    "fiscal_year_start": fy_start,
-                    "source_kind": source_kind,
-                    "file_name": file_name,
-                    "size_bytes": size_bytes,
-                    "program": " ".join(p for p in doc.program if p),
-                    "encoding": doc.encoding,
-                    "sie_type": doc.sie_type,
-                    "landing_path": landing_path,
-                    "warning_count": len(warnings),
-                    "loaded_at": datetime.now(UTC),
-                },
-                extract_id=extract_id,
-                sha256=sha256,
-            )
+            _register_extract(conn, extract_values, extract_id=extract_id, sha256=sha256)
             part = _Partition(company_id, fy_start, extract_id)
             counts = _write_partition(conn, part, header, columns, after_table)
         return _replace(result, counts=counts, skipped=False)

@@ -399,3 +399,29 @@ def test_open_items_replace_their_partition(warehouse_url: str, main_file: Path)
             warehouse_url,
             **keys,
         )
+
+
+def test_same_bytes_under_a_new_extract_id_is_recorded_but_changes_no_books(
+    warehouse_url: str, main_file: Path
+) -> None:
+    first = load_sie(main_file, warehouse_url, source_kind="fortnox", extract_id="fx-1")
+    checksum = partition_checksum(warehouse_url, first.company_id, FY2024)
+    again = load_sie(main_file, warehouse_url, source_kind="fortnox", extract_id="fx-2")
+    assert again.skipped
+    assert partition_checksum(warehouse_url, first.company_id, FY2024) == checksum
+    ids = _rows(warehouse_url, sa.select(schema.extract.c.extract_id).order_by("extract_id"))
+    assert [r.extract_id for r in ids] == ["fx-1", "fx-2"]
+    (current,) = _rows(
+        warehouse_url,
+        sa.select(schema.fiscal_year.c.extract_id).where(schema.fiscal_year.c.year_index == 0),
+    )
+    assert current.extract_id == "fx-1"  # the books still come from the first extract
+
+
+def test_file_without_any_year_is_rejected_naming_the_file(warehouse_url: str) -> None:
+    data = b"#FLAGGA 0\n#PROGRAM X 1\n#FORMAT PC8\n#SIETYP 4\n#FNAMN Tom\n"
+    with pytest.raises(SieError) as info:
+        load_sie(data, warehouse_url, lenient=True, file_name="tom.si")
+    assert str(info.value).startswith("tom.si: ")
+    assert "fiscal year unknown" in str(info.value)
+    assert _count(warehouse_url, schema.company) == 0
