@@ -120,10 +120,16 @@ def sie4_to_warehouse() -> None:
 
     @task(trigger_rule=TriggerRule.ALL_DONE)
     def summarise(results: list, items: list) -> str:
+        # The run's leaf: it fails the run when any file failed, so a red file means a red run.
+        from airflow.sdk.exceptions import AirflowFailException
+
         from include.ingest.work import summarise as summary_text
 
-        text = summary_text(list(results), len(items))
+        results = list(results)
+        text = summary_text(results, len(items))
         print(text)
+        if len(results) < len(items):
+            raise AirflowFailException(text)
         return text
 
     schema = ensure_warehouse_schema()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -58,14 +59,18 @@ def run_dag(dag_id: str, conf: dict[str, object], log_name: str) -> None:
             check=False,
         )
     text = log.read_text(errors="replace")
-    state = "success" if "state=success" in text or "DagRunState.SUCCESS" in text else "see log"
+    finished = [ln for ln in text.splitlines() if "DagRun Finished" in ln]
+    state = "unknown"
+    if finished and (found := re.search(r"\bstate=(\w+)", finished[-1])):
+        state = found.group(1)
     print(
         f"   airflow dags test {dag_id}: exit {result.returncode}, run {state}, "
         f"{time.monotonic() - started:.0f} s (log: {log.relative_to(ROOT)})"
     )
-    if result.returncode != 0:
-        print("\n".join(text.splitlines()[-40:]))
-        raise SystemExit(f"{dag_id} failed")
+    if result.returncode != 0 or state != "success":
+        errors = [ln for ln in text.splitlines() if "Error" in ln or "rejected" in ln]
+        print("\n".join(errors[-20:] or text.splitlines()[-40:]))
+        raise SystemExit(f"{dag_id} did not succeed (state {state}); see {log}")
 
 
 def stage_books() -> Path:

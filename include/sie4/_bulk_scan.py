@@ -31,6 +31,14 @@ _AMOUNT_INT_DIGITS = 16  # decimal128(18, 2)
 _QUANTITY_OK = r"^-?\d{1,20}(?:\.\d{1,8})?$"
 
 
+import time as _time
+TICKS: dict[str, float] = {}
+_LAST = [0.0]
+def _tick(name: str) -> None:
+    now = _time.perf_counter()
+    TICKS[name] = TICKS.get(name, 0.0) + now - _LAST[0]
+    _LAST[0] = now
+
 class Fallback(Exception):
     """The fast path cannot vouch for an exact reading: use the record path."""
 
@@ -93,6 +101,7 @@ def scan_chunk(raw: bytes, first_line: int, cp437: bool) -> Chunk:
 
     ``cp437``: the text fields are transcoded to UTF-8 (else the bytes are UTF-8).
     """
+    _tick("start")
     n = len(raw)
     if b"\x7f" in raw:
         raise Fallback  # a control character: the reader warns
@@ -106,12 +115,14 @@ def scan_chunk(raw: bytes, first_line: int, cp437: bool) -> Chunk:
     if len(cr) and not np.all(buf[cr + 1] == _LF):
         raise Fallback  # a CR inside a line
     newlines = low[low_bytes == _LF]
+    del low, low_bytes, cr
     starts = np.empty(len(newlines) + 1, dtype=np.int64)
     starts[0] = 0
     starts[1:] = newlines + 1
     ends = np.append(newlines, n).astype(np.int64)
 
     # First and last non-blank byte of each line (blank lines: last < first).
+    _tick("lines")
     first = starts.copy()
     todo = np.flatnonzero((first < ends) & _BLANK_BYTE[buf[first]])
     while len(todo):
@@ -123,6 +134,7 @@ def scan_chunk(raw: bytes, first_line: int, cp437: bool) -> Chunk:
         last[todo] -= 1
         todo = todo[(last[todo] >= first[todo]) & _BLANK_BYTE[buf[np.maximum(last[todo], 0)]]]
 
+    _tick("blank-trim")
     classes = np.full(len(starts), HEADER, dtype=np.int8)
     kinds = np.zeros(len(starts), dtype=np.int8)
     blank = last < first
@@ -140,289 +152,325 @@ def scan_chunk(raw: bytes, first_line: int, cp437: bool) -> Chunk:
         else:
             classes[hit] = ROW
             kinds[hit] = kind
+    del words, head, single, blank
 
+    _tick("classify")
     header = [
         (first_line + int(i), raw[starts[i] : ends[i]]) for i in np.flatnonzero(classes == HEADER)
     ]
-    is_ver = classes == VER
-    is_row = classes == ROW
-    active_lines = np.flatnonzero(is_ver | is_row)
-    fields = _tokenise(buf, n, first[active_lines], last[active_lines])
-    counts, fs, fe = fields
-    ver_sel = is_ver[active_lines]
-    row_sel = ~ver_sel
-    if np.any(counts[ver_sel] < 4) or np.any(counts[ver_sel] > 7):
+    ver_lines = np.flatnonzero(classes == VER)
+    row_lines = np.flatnonzero(classes == ROW)
+    active_lines = np.flatnonzero((classes == VER) | (classes == ROW))
+    _tick("header")
+    tokens = _tokenise(buf, n, first[active_lines], last[active_lines])
+    _tick("tokenise")
+    is_ver = classes[active_lines] == VER
+    counts = tokens.counts
+    if np.any(counts[is_ver] < 4) or np.any(counts[is_ver] > 7):
         raise Fallback
-    if np.any(counts[row_sel] < 4) or np.any(counts[row_sel] > 8):
+    if np.any(counts[~is_ver] < 4):
         raise Fallback
-    present = np.arange(8)[None, :] < counts[:, None]
-    is_brace = present & (buf[fs] == _LBRACE)
-    if np.any(is_brace[ver_sel]):
-        raise Fallback
-    row_brace = is_brace[row_sel]
-    if not np.all(row_brace[:, 2]) or np.any(row_brace[:, [0, 1, 3, 4, 5, 6, 7]]):
-        raise Fallback  # no object list (the reader warns) or a list elsewhere
-    # Field values: quotes removed.
-    quoted = present & (buf[fs] == _QUOTE)
-    vs = fs + quoted
-    ve = fe - quoted
-    digits = np.zeros(n + _PAD + 1, dtype=np.int32)
-    np.cumsum((buf >= _ZERO_DIGIT) & (buf <= _ZERO_DIGIT + 9), out=digits[1:])
+    ver_at = np.flatnonzero(is_ver)
+    row_at = np.flatnonzero(~is_ver)
+    if tokens.braces != len(row_lines):
+        raise Fallback  # object lists must be exactly one per row, in its third field
+    obj_s, obj_e = tokens.column(row_at, 2)
+    if not (np.all(buf[obj_s] == _LBRACE) and np.all(buf[obj_e - 1] == _RBRACE)):
+        raise Fallback  # no object list (the reader warns), or one elsewhere
 
-    def col(sel: np.ndarray, j: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return vs[sel, j], ve[sel, j], present[sel, j]
+    def unquoted(s: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        quoted = buf[s] == _QUOTE
+        return s + quoted, e - quoted
 
+    def text(at: np.ndarray, k: int) -> pa.Array:
+        return _strings(buf, *unquoted(*tokens.column(at, k)), cp437)
+
+    _tick("checks")
     # -- #VER lines --------------------------------------------------------
-    ver_line = (active_lines[ver_sel] + first_line).astype(np.int32)
-    s, e, p = col(ver_sel, 3)
-    ver_date, date_ok = _dates(buf, digits, s, e)
+    ver_date, date_ok = _dates(buf, *unquoted(vs[:, 3], ve[:, 3]))
     if not np.all(date_ok):
         raise Fallback
-    s, e, p = col(ver_sel, 5)
-    reg_ok = p & (e > s)
-    ver_registered, ok = _dates(buf, digits, s, e)
-    if not np.all(ok | ~reg_ok):
-        raise Fallback
+    ver_registered, reg_ok = _optional_dates(buf, *unquoted(vs[:, 5], ve[:, 5]))
 
+    _tick("ver")
     # -- rows --------------------------------------------------------------
-    row_line = (active_lines[row_sel] + first_line).astype(np.int32)
-    row_kind = kinds[active_lines[row_sel]]
-    s, e, _ = col(row_sel, 1)
-    length = e - s
-    if not np.all((length >= 1) & (length <= 6) & (digits[e] - digits[s] == length)):
-        raise Fallback
-    account_key = _integer(buf, s, e) * 8 + length
-    row_ore, row_decimals = _amounts(buf, digits, *col(row_sel, 3)[:2])
-    s, e, p = col(row_sel, 4)
-    date_ok = p & (e > s)
-    row_date, ok = _dates(buf, digits, s, e)
-    if not np.all(ok | ~date_ok):
-        raise Fallback
-    s, e, p = col(row_sel, 6)
-    quantity = _quantities(buf, s, e, p & (e > s))
+    s, e = unquoted(rs[:, 1], re_[:, 1])
+    account_key = _account_keys(buf, s, e)
+    row_ore, row_decimals = _amounts(buf, *unquoted(rs[:, 3], re_[:, 3]))
+    row_date, row_date_ok = _optional_dates(buf, *unquoted(rs[:, 4], re_[:, 4]))
+    quantity = _quantities(buf, *unquoted(rs[:, 6], re_[:, 6]))
+    _tick("rows")
+    obj_row, obj_pos, obj_dim, obj_id = _objects(
+        buf, rs[:, 2], re_[:, 2], tokens.in_string, tokens.blank, cp437
+    )
+    del tokens
 
-    # -- object lists ------------------------------------------------------
-    obj_row, obj_pos, obj_dim, obj_id = _objects(buf, fs[row_sel, 2], fe[row_sel, 2], cp437)
-
-    def text(sel: np.ndarray, j: int) -> pa.Array:
-        s, e, _ = col(sel, j)
-        return _strings(buf, s, e, cp437)
-
-    return Chunk(
+    _tick("objects")
+    _chunk = Chunk(
         classes=classes,
         header=header,
-        ver_line=ver_line,
-        ver_series=text(ver_sel, 1),
-        ver_number=text(ver_sel, 2),
+        ver_line=(ver_lines + first_line).astype(np.int32),
+        ver_series=text(ver_at, 1),
+        ver_number=text(ver_at, 2),
         ver_date=ver_date,
-        ver_text=text(ver_sel, 4),
+        ver_text=text(ver_at, 4),
         ver_registered=ver_registered,
         ver_registered_ok=reg_ok,
-        ver_signature=text(ver_sel, 6),
-        row_line=row_line,
-        row_kind=row_kind,
-        row_account=text(row_sel, 1),
+        ver_signature=text(ver_at, 6),
+        row_line=(row_lines + first_line).astype(np.int32),
+        row_kind=kinds[row_lines],
+        row_account=_strings(buf, *account, False),
         row_account_key=account_key,
         row_ore=row_ore,
         row_decimals=row_decimals,
         row_date=row_date,
-        row_date_ok=date_ok,
-        row_text=text(row_sel, 5),
+        row_date_ok=row_date_ok,
+        row_text=text(row_at, 5),
         row_quantity=quantity,
-        row_signature=text(row_sel, 7),
+        row_signature=text(row_at, 7),
         object_row=obj_row,
         object_position=obj_pos,
         object_dimension=obj_dim,
         object_id=obj_id,
     )
+    _tick("strings")
+    return _chunk
 
 
-def _tokenise(
-    buf: np.ndarray, n: int, first: np.ndarray, last: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Fields of the lines ``[first, last]``: (count per line, starts, ends) as (lines, 8).
+def _spans(size: int, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """A bool mask of ``size`` that is True on the sorted, disjoint ranges [starts, ends)."""
+    bounds = np.empty(2 * len(starts) + 2, dtype=np.int64)
+    bounds[0] = 0
+    bounds[1:-1:2] = starts
+    bounds[2:-1:2] = ends
+    bounds[-1] = size
+    values = np.zeros(len(bounds) - 1, dtype=bool)
+    values[1::2] = True
+    return np.repeat(values, np.diff(bounds))
 
-    A field is a quoted string, an object list ``{...}`` or a bare word. Raises
-    Fallback for what the subset does not cover: a quote or brace inside a
+
+def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Starts and ends of the runs of True in ``mask`` (whose last element is False)."""
+    edges = np.flatnonzero(mask[1:] != mask[:-1]) + 1
+    if mask[0]:
+        edges = np.concatenate([[0], edges])
+    return edges[0::2], edges[1::2]
+
+
+@dataclass(slots=True)
+class _Tokens:
+    counts: np.ndarray  # fields per line
+    first_field: np.ndarray  # index of each line's first field
+    starts: np.ndarray  # fields in file order
+    ends: np.ndarray
+    size: int  # the chunk's length: an absent field is empty, there
+    braces: int  # object lists found
+    in_string: np.ndarray  # byte mask: inside a quoted string, quotes included
+    blank: np.ndarray  # byte mask: space or tab
+
+    def column(self, lines: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Field ``k`` of the given lines (indexes into the tokenised lines): (starts, ends)."""
+        given = self.counts[lines] > k
+        at = self.first_field[lines] + k
+        at[~given] = 0
+        if not len(self.starts):
+            return at, at
+        return (
+            np.where(given, self.starts[at], self.size),
+            np.where(given, self.ends[at], self.size),
+        )
+
+
+def _tokenise(buf: np.ndarray, n: int, first: np.ndarray, last: np.ndarray) -> _Tokens:
+    """Fields of the lines ``[first, last]`` (sorted): quoted strings, ``{...}``, bare words.
+
+    Raises Fallback for what the subset does not cover: a quote or brace inside a
     bare word, an escaped quote outside a string, a quote left open, nested or
     unclosed braces, more than eight fields.
     """
     size = len(buf)
-    edge = np.zeros(size + 1, dtype=np.int8)
-    edge[first] = 1
-    edge[last + 1] -= 1
-    active = np.cumsum(edge[:size], dtype=np.int8).view(bool)
-    del edge
-    prev = np.empty_like(buf)
-    prev[0] = 0
-    prev[1:] = buf[:-1]
-    quote = (buf == _QUOTE) & active
-    escaped = quote & (prev == _BACKSLASH)
-    real = quote & ~escaped
-    parity = np.cumsum(real, dtype=np.uint8) & 1
-    if len(last) and np.any(parity[last]):
-        raise Fallback  # a line with a quote left open
-    opening = np.flatnonzero(real & (parity == 1))
-    closing = np.flatnonzero(real & (parity == 0))
-    if np.any(parity[np.flatnonzero(escaped)] == 0):
+    _tick("tk-start")
+    active = _spans(size, first, last + 1)
+    # Quotes: sparse, so handled as positions. \" is an escaped quote (the lexer's rule).
+    quotes = np.flatnonzero(buf == _QUOTE)
+    quotes = quotes[active[quotes]]
+    escaped = buf[quotes - 1] == _BACKSLASH
+    real = quotes[~escaped]
+    line_of = np.searchsorted(first, real, side="right") - 1
+    if np.any(np.bincount(line_of, minlength=len(first)) % 2):
+        raise Fallback  # a quote left open
+    opening, closing = real[0::2], real[1::2]
+    inside = quotes[escaped]
+    pair = np.searchsorted(opening, inside, side="right") - 1
+    if np.any(pair < 0) or np.any(inside > closing[np.maximum(pair, 0)]):
         raise Fallback  # \" outside a string
-    in_string = (parity == 1) | real
-    del parity, real, quote, escaped
-    prv = prev[opening]
-    if not np.all((prv == _SP) | (prv == _TAB) | (prv == _LBRACE)):
-        raise Fallback
+    before = buf[opening - 1]
+    if not np.all((before == _SP) | (before == _TAB) | (before == _LBRACE)):
+        raise Fallback  # a quote inside a bare word
     if not np.all(_FIELD_END[buf[closing + 1]]):
         raise Fallback
-    free = active & ~in_string
-    lb = np.flatnonzero((buf == _LBRACE) & free)
-    rb = np.flatnonzero((buf == _RBRACE) & free)
+    _tick("tk-active+quotes")
+    in_string = _spans(size, opening, closing + 1)
+    # Braces outside strings: they must alternate { } { } and stand apart.
+    lb = np.flatnonzero(buf == _LBRACE)
+    lb = lb[active[lb] & ~in_string[lb]]
+    rb = np.flatnonzero(buf == _RBRACE)
+    rb = rb[active[rb] & ~in_string[rb]]
     if len(lb) != len(rb) or np.any(rb < lb) or np.any(lb[1:] < rb[:-1]):
-        raise Fallback  # nested, unopened or unclosed braces
-    if len(lb):
-        line_of_lb = np.searchsorted(first, lb, side="right")
-        line_of_rb = np.searchsorted(first, rb, side="right")
-        if np.any(line_of_lb != line_of_rb):
-            raise Fallback
-        prv = prev[lb]
-        if not np.all((prv == _SP) | (prv == _TAB)) or not np.all(_FIELD_END[buf[rb + 1]]):
-            raise Fallback
-    edge = np.zeros(size + 1, dtype=np.int8)
-    edge[lb] = 1
-    edge[rb + 1] -= 1
-    in_braces = np.cumsum(edge[:size], dtype=np.int8).view(bool)
-    del edge
+        raise Fallback
+    before = buf[lb - 1]
+    if not np.all((before == _SP) | (before == _TAB)) or not np.all(_FIELD_END[buf[rb + 1]]):
+        raise Fallback
+    _tick("tk-braces")
     blank = (buf == _SP) | (buf == _TAB)
-    part = active & ~(blank & ~in_string & ~in_braces)
-    del blank, in_braces, in_string, active, prev
-    before = np.empty_like(part)
-    before[0] = False
-    before[1:] = part[:-1]
-    starts = np.flatnonzero(part & ~before)
-    after = np.empty_like(part)
-    after[-1] = False
-    after[:-1] = part[1:]
-    ends = np.flatnonzero(part & ~after) + 1
-    del part, before, after
-    line_of = np.searchsorted(first, starts, side="right") - 1
+    # Field bytes: active and not a separator (a blank outside strings and braces).
+    separator = blank & ~in_string
+    separator &= ~_spans(size, lb, rb + 1)
+    part = active & ~separator
+    del separator, active
+    _tick("tk-part")
+    starts, ends = _runs(part)
+    del part
     first_field = np.searchsorted(starts, first)
     counts = np.diff(np.append(first_field, len(starts)))
     if np.any(counts > 8):
         raise Fallback
-    fs = np.full((len(first), 8), n, dtype=np.int64)  # absent: an empty value at the end
+    _tick("tk-runs+counts")
+    fs = np.full((len(first), 8), n, dtype=np.int64)
     fe = np.full((len(first), 8), n, dtype=np.int64)
-    j = np.arange(len(starts)) - first_field[line_of]
-    fs[line_of, j] = starts
-    fe[line_of, j] = ends
-    return counts, fs, fe
+    owner = np.repeat(np.arange(len(first)), counts)
+    j = np.arange(len(starts)) - first_field[owner]
+    fs[owner, j] = starts
+    fe[owner, j] = ends
+    _tick("tk-matrix")
+    return _Tokens(counts, fs, fe, len(lb), in_string, blank)
 
 
-def _integer(buf: np.ndarray, s: np.ndarray, e: np.ndarray) -> np.ndarray:
-    """The digits [s, e) as int64 (already checked to be digits, at most 18)."""
+def _account_keys(buf: np.ndarray, s: np.ndarray, e: np.ndarray) -> np.ndarray:
+    """Account numbers (1-6 digits) as value * 8 + digit count: equal iff the texts are."""
+    length = e - s
+    ok = (length >= 1) & (length <= 6)
     value = np.zeros(len(s), dtype=np.int64)
-    width = int((e - s).max()) if len(s) else 0
-    for k in range(width):
-        take = s + k < e
-        digit = buf[s + k].astype(np.int64) - _ZERO_DIGIT
+    for k in range(6):
+        take = k < length
+        digit = buf[s + k] - np.uint8(_ZERO_DIGIT)
+        ok &= ~take | (digit <= 9)
         value = np.where(take, value * 10 + digit, value)
-    return value
+    if not np.all(ok):
+        raise Fallback
+    return value * 8 + length
 
 
-def _amounts(
-    buf: np.ndarray, digits: np.ndarray, s: np.ndarray, e: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+def _amounts(buf: np.ndarray, s: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``-?\\d+(\\.\\d{1,2})?`` with at most 16 integer digits -> (öre, decimals written)."""
     negative = buf[s] == _MINUS
     s = s + negative
     length = e - s
-    count = digits[e] - digits[s]
-    one = (length >= 3) & (buf[e - 2] == _DOT)
-    two = (length >= 4) & (buf[e - 3] == _DOT)
-    plain = (length >= 1) & (count == length)
-    dotted = (count == length - 1) & (one | two)
-    if not np.all(plain | dotted):
-        raise Fallback
-    decimals = np.where(plain, 0, np.where(one, 1, 2)).astype(np.int8)
-    if np.any(length - decimals - (decimals > 0) > _AMOUNT_INT_DIGITS):
+    width = int(length.max()) if len(s) else 0
+    if width > _AMOUNT_INT_DIGITS + 3:
         raise Fallback
     value = np.zeros(len(s), dtype=np.int64)
-    width = int(length.max()) if len(s) else 0
+    bad = length < 1
+    dots = np.zeros(len(s), dtype=np.int8)
     for k in range(width):
+        take = k < length
         byte = buf[s + k]
-        take = (s + k < e) & (byte != _DOT)
-        value = np.where(take, value * 10 + (byte.astype(np.int64) - _ZERO_DIGIT), value)
+        digit = byte - np.uint8(_ZERO_DIGIT)
+        is_digit = digit <= 9
+        is_dot = take & (byte == _DOT)
+        bad |= take & ~is_digit & ~is_dot
+        dots += is_dot
+        value = np.where(take & is_digit, value * 10 + digit, value)
+    one = (length >= 3) & (buf[e - 2] == _DOT)
+    two = (length >= 4) & (buf[e - 3] == _DOT)
+    bad |= (dots > 1) | ((dots == 1) & ~one & ~two)
+    decimals = np.where(dots == 0, 0, np.where(one, 1, 2)).astype(np.int8)
+    bad |= length - decimals - (decimals > 0) > _AMOUNT_INT_DIGITS
+    if np.any(bad):
+        raise Fallback
     ore = value * (10 ** (2 - decimals.astype(np.int64)))
     return np.where(negative, -ore, ore), decimals
 
 
-def _dates(
-    buf: np.ndarray, digits: np.ndarray, s: np.ndarray, e: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+_MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+
+
+def _dates(buf: np.ndarray, s: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``YYYYMMDD`` calendar dates -> (days since 1970 as int32, ok)."""
-    ok = (e - s == 8) & (digits[e] - digits[s] == 8)
-    d = buf[s[:, None] + np.arange(8)].astype(np.int64) - _ZERO_DIGIT
+    d = (buf[s[:, None] + np.arange(8)] - np.uint8(_ZERO_DIGIT)).astype(np.int64)
+    ok = (e - s == 8) & np.all(d <= 9, axis=1)
     year = d[:, 0] * 1000 + d[:, 1] * 100 + d[:, 2] * 10 + d[:, 3]
     month = d[:, 4] * 10 + d[:, 5]
     day = d[:, 6] * 10 + d[:, 7]
     ok &= (year >= 1) & (month >= 1) & (month <= 12) & (day >= 1)
-    months = np.where(ok, (year - 1970) * 12 + month - 1, 0)
-    month_start = months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
-    next_start = (months + 1).astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
-    ok &= day <= next_start - month_start
-    days = np.where(ok, month_start + day - 1, 0).astype(np.int32)
+    month = np.where(ok, month, 1)
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    ok &= day <= _MONTH_DAYS[month] + (leap & (month == 2))
+    # Days from the civil date (H. Hinnant's algorithm), exact in integers.
+    y = year - (month <= 2)
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * np.where(month > 2, month - 3, month + 9) + 2) // 5 + day - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    days = np.where(ok, era * 146097 + doe - 719468, 0).astype(np.int32)
     return days, ok
 
 
-def _quantities(buf: np.ndarray, s: np.ndarray, e: np.ndarray, given: np.ndarray) -> pa.Array:
-    texts = _strings(buf, np.where(given, s, 0), np.where(given, e, 0), False)
-    values = pc.if_else(pa.array(given), texts, pa.scalar(None, pa.string()))
-    given_values = values.drop_null()
-    if (
-        len(given_values)
-        and not pc.all(pc.match_substring_regex(given_values, _QUANTITY_OK)).as_py()
-    ):
-        raise Fallback
-    try:
-        return pc.cast(values, QUANTITY_TYPE)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        raise Fallback from None
+def _optional_dates(buf: np.ndarray, s: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Like ``_dates`` where the field is not empty: (days, given)."""
+    given = e > s
+    at = np.flatnonzero(given)
+    days = np.zeros(len(s), dtype=np.int32)
+    if len(at):
+        days[at], ok = _dates(buf, s[at], e[at])
+        if not np.all(ok):
+            raise Fallback
+    return days, given
+
+
+def _quantities(buf: np.ndarray, s: np.ndarray, e: np.ndarray) -> pa.Array:
+    """Optional quantities as decimal128(28, 8); the few given ones cast by Arrow."""
+    given = np.flatnonzero(e > s)
+    words = np.zeros((len(s), 2), dtype=np.int64)
+    if len(given):
+        texts = _strings(buf, s[given], e[given], False)
+        if not pc.all(pc.match_substring_regex(texts, _QUANTITY_OK)).as_py():
+            raise Fallback
+        try:
+            values = pc.cast(texts, QUANTITY_TYPE)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            raise Fallback from None
+        words[given] = np.frombuffer(values.buffers()[1], dtype=np.int64).reshape(-1, 2)[
+            values.offset : values.offset + len(values)
+        ]
+    validity = pa.py_buffer(np.packbits(e > s, bitorder="little"))
+    return pa.Array.from_buffers(
+        QUANTITY_TYPE, len(s), [validity, pa.py_buffer(words)], null_count=len(s) - len(given)
+    )
 
 
 def _objects(
-    buf: np.ndarray, lb: np.ndarray, rb_end: np.ndarray, cp437: bool
+    buf: np.ndarray,
+    lb: np.ndarray,
+    rb_end: np.ndarray,
+    in_string: np.ndarray,
+    blank: np.ndarray,
+    cp437: bool,
 ) -> tuple[np.ndarray, np.ndarray, pa.Array, pa.Array]:
     """Items of the object lists ``[lb, rb_end)`` (``{`` ... ``}``) as pairs."""
     nonempty = np.flatnonzero(rb_end - lb > 2)
-    empty = (
-        np.zeros(0, dtype=np.int64),
-        np.zeros(0, dtype=np.int16),
-        pa.array([], pa.string()),
-        pa.array([], pa.string()),
-    )
     if not len(nonempty):
-        return empty
+        return (
+            np.zeros(0, dtype=np.int64),
+            np.zeros(0, dtype=np.int16),
+            pa.array([], pa.string()),
+            pa.array([], pa.string()),
+        )
     lb = lb[nonempty]
-    rb = rb_end[nonempty] - 1
-    size = len(buf)
-    edge = np.zeros(size + 1, dtype=np.int8)
-    edge[lb + 1] = 1
-    edge[rb] -= 1
-    inside = np.cumsum(edge[:size], dtype=np.int8).view(bool)
-    del edge
-    quote = (buf == _QUOTE) & inside
-    prev_backslash = np.zeros(size, dtype=bool)
-    prev_backslash[1:] = buf[:-1] == _BACKSLASH
-    real = quote & ~prev_backslash
-    in_string = ((np.cumsum(real, dtype=np.uint8) & 1) == 1) | real
-    blank = (buf == _SP) | (buf == _TAB)
-    part = inside & ~(blank & ~in_string)
-    del quote, real, in_string, blank, inside, prev_backslash
-    before = np.zeros(size, dtype=bool)
-    before[1:] = part[:-1]
-    after = np.zeros(size, dtype=bool)
-    after[:-1] = part[1:]
-    starts = np.flatnonzero(part & ~before)
-    ends = np.flatnonzero(part & ~after) + 1
-    del part, before, after
+    part = _spans(len(buf), lb + 1, rb_end[nonempty] - 1)
+    part &= ~(blank & ~in_string)
+    starts, ends = _runs(part)
+    del part
     owner = np.searchsorted(lb, starts, side="right") - 1
     first_item = np.searchsorted(starts, lb)
     counts = np.diff(np.append(first_item, len(starts)))

@@ -418,8 +418,14 @@ class _Parser:
         crc_text: list[str] = []
         crc_on = ksumma.opened_at is not None and not ksumma.closed
         fast_ok = not ksumma.closed  # after the closing #KSUMMA every row gets a warning
-        fast_rows = 0
+        trans_rows = other_rows = 0  # fast-path rows (#TRANS counted at the end)
+        new_row = object.__new__
+        set_field = object.__setattr__
         open_ = self.open
+        # Bound to the open voucher's rows whenever ``open_`` changes to one.
+        append_row: Callable[[VoucherRow], None] = (
+            open_.rows.append if open_ is not None else [].append
+        )
         for number, raw in enumerate(lines, start=1):
             text = raw.strip(" \t\r")
             if not text:
@@ -428,6 +434,7 @@ class _Parser:
                 if text == "{":
                     if self.pending is not None and open_ is None:
                         open_ = self.open = self.pending
+                        append_row = open_.rows.append
                         self.pending = None
                         continue
                     self._open_block(number)
@@ -441,6 +448,8 @@ class _Parser:
                     shown = text if len(text) <= 40 else text[:37] + "..."
                     self.tolerable(number, f"not a SIE record: {shown!r}")
                 open_ = self.open
+                if open_ is not None:
+                    append_row = open_.rows.append
                 continue
             if check_controls and has_control_characters(text):
                 self.warn(number, "control characters in the record")
@@ -468,26 +477,30 @@ class _Parser:
                         row_text = row_text.replace('\\"', '"')
                     if signature and "\\" in signature:
                         signature = signature.replace('\\"', '"')
-                    open_.rows.append(
-                        VoucherRow(
-                            kind,
-                            account,
-                            objects,
-                            Decimal(amount),
-                            day,
-                            row_text or "",
-                            Decimal(quantity) if quantity else None,
-                            signature or "",
-                            number,
-                            kind is not btrans,
-                        )
-                    )
+                    # VoucherRow(...) without its frozen __init__'s per-field lookups.
+                    row = new_row(VoucherRow)
+                    set_field(row, "kind", kind)
+                    set_field(row, "account", account)
+                    set_field(row, "objects", objects)
+                    set_field(row, "amount", Decimal(amount))
+                    set_field(row, "date", day)
+                    set_field(row, "text", row_text or "")
+                    set_field(row, "quantity", Decimal(quantity) if quantity else None)
+                    set_field(row, "signature", signature or "")
+                    set_field(row, "line", number)
+                    set_field(row, "in_balance", kind is not btrans)
+                    append_row(row)
                     if kind is rtrans:
                         open_.has_rtrans = True
                     if account not in first_use:
                         first_use[account] = number
-                    counts[label] = counts.get(label, 0) + 1
-                    fast_rows += 1
+                    if label == "#TRANS":
+                        if not trans_rows:
+                            counts.setdefault(label, 0)
+                        trans_rows += 1
+                    else:
+                        counts[label] = counts.get(label, 0) + 1
+                        other_rows += 1
                     if crc_on:
                         crc_text.append(
                             f"{label}{account}{flat}{amount}{row_date or ''}{row_text or ''}"
@@ -549,11 +562,15 @@ class _Parser:
                 crc_text.clear()
             self._record(number, text)
             open_ = self.open
+            if open_ is not None:
+                append_row = open_.rows.append
             crc_on = ksumma.opened_at is not None and not ksumma.closed
             fast_ok = not ksumma.closed
         if crc_text:
             ksumma.add_text("".join(crc_text))
-        self.known_records += fast_rows
+        self.known_records += trans_rows + other_rows
+        if trans_rows:
+            counts["#TRANS"] += trans_rows
         last = len(lines)
         if self.pending is not None:
             self.error(self.pending.line, "#VER without its { } block of rows")

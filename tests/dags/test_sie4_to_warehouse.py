@@ -63,7 +63,8 @@ def test_inbox_good_file_loads_and_broken_file_is_set_aside(load_dag, project_da
 
     states = _task_states(run)
     assert sorted(states["load_file"]) == ["failed", "success"], states
-    assert states["summarise"] == ["success"]
+    assert states["summarise"] == ["failed"]  # a rejected file turns the run red
+    assert str(run.state) == "failed"
     assert (inbox / "processed" / "good.se").exists()
     assert (inbox / "failed" / "broken.se").read_bytes() == BROKEN_FIXTURE.read_bytes()
     sidecar = (inbox / "failed" / "broken.se.errors.txt").read_text()

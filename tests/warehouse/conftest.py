@@ -55,7 +55,7 @@ def pg_session_url(postgres_url: str) -> Iterator[str]:
 
 
 @pytest.fixture
-def pg_url(pg_session_url: str) -> str:
+def pg_warehouse_url(pg_session_url: str) -> str:
     """The session's PostgreSQL warehouse, emptied."""
     engine = sa.create_engine(pg_session_url)
     names = ", ".join(f'"{t.name}"' for t in schema.metadata.sorted_tables)
@@ -75,4 +75,4 @@ def warehouse_url(request: pytest.FixtureRequest) -> str:
     """An empty, migrated warehouse: once on SQLite, once on PostgreSQL."""
     if request.param == "sqlite":
         return str(request.getfixturevalue("sqlite_url"))
-    return str(request.getfixturevalue("pg_url"))
+    return str(request.getfixturevalue("pg_warehouse_url"))

@@ -155,8 +155,8 @@ def test_corpus_loads_into_sqlite(corpus_dir: Path, sqlite_url: str) -> None:
 
 
 @pytest.mark.postgres
-def test_corpus_loads_into_postgres(corpus_dir: Path, pg_url: str) -> None:
-    engine = create_warehouse_engine(pg_url)
+def test_corpus_loads_into_postgres(corpus_dir: Path, pg_warehouse_url: str) -> None:
+    engine = create_warehouse_engine(pg_warehouse_url)
     try:
         outcome = _run_corpus(corpus_dir, engine)
     finally:

@@ -77,8 +77,8 @@ def test_migrate_empty_postgres(pg_schema_url: str) -> None:
 
 
 @pytest.mark.postgres
-def test_money_is_numeric_on_postgres(pg_url: str) -> None:
-    engine = sa.create_engine(pg_url)
+def test_money_is_numeric_on_postgres(pg_warehouse_url: str) -> None:
+    engine = sa.create_engine(pg_warehouse_url)
     try:
         columns = {c["name"]: c["type"] for c in sa.inspect(engine).get_columns("voucher_row")}
     finally:
