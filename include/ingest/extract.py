@@ -212,6 +212,14 @@ def latest_extract(year_dir: Path) -> Path | None:
 
 def publish(stage: Path, data_root: Path, company: str, run_id: str) -> PublishResult:
     """Step 4: manifest, then one rename into the landing zone. Safe to rerun."""
+    if not (stage / "selection.json").exists():
+        # Rerun after a successful publish: the staging folder became the extract.
+        company_dir = data_root / "landing" / _safe(company)
+        for manifest_path in sorted(company_dir.glob(f"*/*/{MANIFEST_NAME}")):
+            manifest = json.loads(manifest_path.read_text())
+            if manifest.get("run_id") == run_id:
+                return _result(manifest_path.parent, manifest, data_root, company, manifest)
+        raise FileNotFoundError(f"{stage}: nothing staged for run {run_id}; rerun the fetch steps")
     selection = json.loads((stage / "selection.json").read_text())
     start = date.fromisoformat(selection["fiscal_year_start"])
     end = date.fromisoformat(selection["fiscal_year_end"])

@@ -113,6 +113,18 @@ def write_sidecar(target: Path, source_name: str, error: SieError) -> Path:
     return sidecar
 
 
+def read_sidecar_errors(sidecar: Path) -> tuple[str, ...]:
+    """The error lines of a sidecar (its warnings section follows a blank line)."""
+    lines = sidecar.read_text(encoding="utf-8").splitlines()
+    start = next((i for i, ln in enumerate(lines) if ln.startswith("errors:")), len(lines))
+    errors = []
+    for line in lines[start + 2 :]:
+        if not line.strip():
+            break
+        errors.append(line)
+    return tuple(errors)
+
+
 def process_inbox_file(
     layout: InboxLayout,
     file_name: str,
@@ -138,11 +150,7 @@ def process_inbox_file(
                 errors: tuple[str, ...] = ()
                 sidecar = folder / (file_name + SIDECAR_SUFFIX)
                 if outcome is Outcome.ALREADY_FAILED and sidecar.exists():
-                    errors = tuple(
-                        ln
-                        for ln in sidecar.read_text(encoding="utf-8").splitlines()
-                        if ln.startswith("line ")
-                    )
+                    errors = read_sidecar_errors(sidecar)
                 return FileOutcome(file_name, outcome, str(folder / file_name), errors=errors)
         raise FileNotFoundError(f"{source}: not in the inbox, processed/ or failed/")
 

@@ -31,14 +31,6 @@ _AMOUNT_INT_DIGITS = 16  # decimal128(18, 2)
 _QUANTITY_OK = r"^-?\d{1,20}(?:\.\d{1,8})?$"
 
 
-import time as _time
-TICKS: dict[str, float] = {}
-_LAST = [0.0]
-def _tick(name: str) -> None:
-    now = _time.perf_counter()
-    TICKS[name] = TICKS.get(name, 0.0) + now - _LAST[0]
-    _LAST[0] = now
-
 class Fallback(Exception):
     """The fast path cannot vouch for an exact reading: use the record path."""
 
@@ -101,7 +93,6 @@ def scan_chunk(raw: bytes, first_line: int, cp437: bool) -> Chunk:
 
     ``cp437``: the text fields are transcoded to UTF-8 (else the bytes are UTF-8).
     """
-    _tick("start")
     n = len(raw)
     if b"\x7f" in raw:
         raise Fallback  # a control character: the reader warns
@@ -122,7 +113,6 @@ def scan_chunk(raw: bytes, first_line: int, cp437: bool) -> Chunk:
     ends = np.append(newlines, n).astype(np.int64)
 
     # First and last non-blank byte of each line (blank lines: last < first).
-    _tick("lines")
     first = starts.copy()
     todo = np.flatnonzero((first < ends) & _BLANK_BYTE[buf[first]])
     while len(todo):
@@ -134,7 +124,6 @@ def scan_chunk(raw: bytes, first_line: int, cp437: bool) -> Chunk:
         last[todo] -= 1
         todo = todo[(last[todo] >= first[todo]) & _BLANK_BYTE[buf[np.maximum(last[todo], 0)]]]
 
-    _tick("blank-trim")
     classes = np.full(len(starts), HEADER, dtype=np.int8)
     kinds = np.zeros(len(starts), dtype=np.int8)
     blank = last < first
@@ -154,16 +143,13 @@ def scan_chunk(raw: bytes, first_line: int, cp437: bool) -> Chunk:
             kinds[hit] = kind
     del words, head, single, blank
 
-    _tick("classify")
     header = [
         (first_line + int(i), raw[starts[i] : ends[i]]) for i in np.flatnonzero(classes == HEADER)
     ]
     ver_lines = np.flatnonzero(classes == VER)
     row_lines = np.flatnonzero(classes == ROW)
     active_lines = np.flatnonzero((classes == VER) | (classes == ROW))
-    _tick("header")
     tokens = _tokenise(buf, n, first[active_lines], last[active_lines])
-    _tick("tokenise")
     is_ver = classes[active_lines] == VER
     counts = tokens.counts
     if np.any(counts[is_ver] < 4) or np.any(counts[is_ver] > 7):
@@ -185,28 +171,29 @@ def scan_chunk(raw: bytes, first_line: int, cp437: bool) -> Chunk:
     def text(at: np.ndarray, k: int) -> pa.Array:
         return _strings(buf, *unquoted(*tokens.column(at, k)), cp437)
 
-    _tick("checks")
+    def ver(k: int) -> tuple[np.ndarray, np.ndarray]:
+        return unquoted(*tokens.column(ver_at, k))
+
+    def row(k: int) -> tuple[np.ndarray, np.ndarray]:
+        return unquoted(*tokens.column(row_at, k))
+
     # -- #VER lines --------------------------------------------------------
-    ver_date, date_ok = _dates(buf, *unquoted(vs[:, 3], ve[:, 3]))
+    ver_date, date_ok = _dates(buf, *ver(3))
     if not np.all(date_ok):
         raise Fallback
-    ver_registered, reg_ok = _optional_dates(buf, *unquoted(vs[:, 5], ve[:, 5]))
+    ver_registered, reg_ok = _optional_dates(buf, *ver(5))
 
-    _tick("ver")
     # -- rows --------------------------------------------------------------
-    s, e = unquoted(rs[:, 1], re_[:, 1])
-    account_key = _account_keys(buf, s, e)
-    row_ore, row_decimals = _amounts(buf, *unquoted(rs[:, 3], re_[:, 3]))
-    row_date, row_date_ok = _optional_dates(buf, *unquoted(rs[:, 4], re_[:, 4]))
-    quantity = _quantities(buf, *unquoted(rs[:, 6], re_[:, 6]))
-    _tick("rows")
+    account = row(1)
+    account_key = _account_keys(buf, *account)
+    row_ore, row_decimals = _amounts(buf, *row(3))
+    row_date, row_date_ok = _optional_dates(buf, *row(4))
+    quantity = _quantities(buf, *row(6))
     obj_row, obj_pos, obj_dim, obj_id = _objects(
-        buf, rs[:, 2], re_[:, 2], tokens.in_string, tokens.blank, cp437
+        buf, obj_s, obj_e, tokens.in_string, tokens.blank, cp437
     )
-    del tokens
 
-    _tick("objects")
-    _chunk = Chunk(
+    return Chunk(
         classes=classes,
         header=header,
         ver_line=(ver_lines + first_line).astype(np.int32),
@@ -233,8 +220,6 @@ def scan_chunk(raw: bytes, first_line: int, cp437: bool) -> Chunk:
         object_dimension=obj_dim,
         object_id=obj_id,
     )
-    _tick("strings")
-    return _chunk
 
 
 def _spans(size: int, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
@@ -271,8 +256,7 @@ class _Tokens:
     def column(self, lines: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Field ``k`` of the given lines (indexes into the tokenised lines): (starts, ends)."""
         given = self.counts[lines] > k
-        at = self.first_field[lines] + k
-        at[~given] = 0
+        at = np.where(given, self.first_field[lines] + k, 0)
         if not len(self.starts):
             return at, at
         return (
@@ -289,7 +273,6 @@ def _tokenise(buf: np.ndarray, n: int, first: np.ndarray, last: np.ndarray) -> _
     unclosed braces, more than eight fields.
     """
     size = len(buf)
-    _tick("tk-start")
     active = _spans(size, first, last + 1)
     # Quotes: sparse, so handled as positions. \" is an escaped quote (the lexer's rule).
     quotes = np.flatnonzero(buf == _QUOTE)
@@ -309,7 +292,6 @@ def _tokenise(buf: np.ndarray, n: int, first: np.ndarray, last: np.ndarray) -> _
         raise Fallback  # a quote inside a bare word
     if not np.all(_FIELD_END[buf[closing + 1]]):
         raise Fallback
-    _tick("tk-active+quotes")
     in_string = _spans(size, opening, closing + 1)
     # Braces outside strings: they must alternate { } { } and stand apart.
     lb = np.flatnonzero(buf == _LBRACE)
@@ -321,29 +303,19 @@ def _tokenise(buf: np.ndarray, n: int, first: np.ndarray, last: np.ndarray) -> _
     before = buf[lb - 1]
     if not np.all((before == _SP) | (before == _TAB)) or not np.all(_FIELD_END[buf[rb + 1]]):
         raise Fallback
-    _tick("tk-braces")
     blank = (buf == _SP) | (buf == _TAB)
     # Field bytes: active and not a separator (a blank outside strings and braces).
     separator = blank & ~in_string
     separator &= ~_spans(size, lb, rb + 1)
     part = active & ~separator
     del separator, active
-    _tick("tk-part")
     starts, ends = _runs(part)
     del part
     first_field = np.searchsorted(starts, first)
     counts = np.diff(np.append(first_field, len(starts)))
     if np.any(counts > 8):
         raise Fallback
-    _tick("tk-runs+counts")
-    fs = np.full((len(first), 8), n, dtype=np.int64)
-    fe = np.full((len(first), 8), n, dtype=np.int64)
-    owner = np.repeat(np.arange(len(first)), counts)
-    j = np.arange(len(starts)) - first_field[owner]
-    fs[owner, j] = starts
-    fe[owner, j] = ends
-    _tick("tk-matrix")
-    return _Tokens(counts, fs, fe, len(lb), in_string, blank)
+    return _Tokens(counts, first_field, starts, ends, n, len(lb), in_string, blank)
 
 
 def _account_keys(buf: np.ndarray, s: np.ndarray, e: np.ndarray) -> np.ndarray:
