@@ -9,6 +9,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 export PYTHONPATH := $(ROOT)
+# Airflow standalone starts its components as `airflow ...`: the venv must be on PATH.
+export PATH := $(VENV)/bin:$(PATH)
 export AIRFLOW_HOME := $(ROOT)/airflow_home
 export AIRFLOW__CORE__DAGS_FOLDER := $(ROOT)/dags
 export AIRFLOW__CORE__PLUGINS_FOLDER := $(ROOT)/plugins

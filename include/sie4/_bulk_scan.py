@@ -14,9 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from include.sie4.columns import QUANTITY_TYPE
+from include.sie4.columns import AMOUNT_TYPE, QUANTITY_TYPE
 
 # Line classes.
 BLANK, HEADER, VER, OPEN, ROW, CLOSE = range(6)
@@ -28,7 +27,7 @@ _QUOTE, _BACKSLASH, _LBRACE, _RBRACE = 34, 92, 123, 125
 _DOT, _MINUS, _ZERO_DIGIT = 46, 45, 48
 _PAD = 32  # zero bytes after the chunk so fixed-width lookups stay in bounds
 _AMOUNT_INT_DIGITS = 16  # decimal128(18, 2)
-_QUANTITY_OK = r"^-?\d{1,20}(?:\.\d{1,8})?$"
+_QUANTITY_INT_DIGITS = 10  # with 8 decimals: fits int64 (bigger ones: the record path)
 
 
 class Fallback(Exception):
@@ -66,19 +65,21 @@ class Chunk:
     ver_line: np.ndarray  # int32
     ver_series: pa.Array
     ver_number: pa.Array
-    ver_date: np.ndarray  # int32 days since 1970
+    ver_date: pa.Array  # date32
     ver_text: pa.Array
-    ver_registered: np.ndarray  # int32 days
-    ver_registered_ok: np.ndarray  # bool: present
+    ver_registered: pa.Array  # date32 with nulls
     ver_signature: pa.Array
     row_line: np.ndarray  # int32
     row_kind: np.ndarray  # int8 index into KIND_NAMES
+    row_kind_name: pa.Array
     row_account: pa.Array
-    row_account_key: np.ndarray  # int64: value * 8 + digit count (equal iff text equal)
-    row_ore: np.ndarray  # int64 amount in öre
+    row_account_key: np.ndarray  # int32: value * 8 + digit count (equal iff text equal)
+    first_use_key: np.ndarray  # each account key used in the chunk, once
+    first_use_line: np.ndarray  # the line of its first row
+    row_amount: pa.Array  # decimal128(18, 2)
+    row_ore: np.ndarray  # int64 amount in öre (a view of row_amount's buffer)
     row_decimals: np.ndarray  # int8 decimals as written (for the balance message)
-    row_date: np.ndarray  # int32 days
-    row_date_ok: np.ndarray  # bool: present
+    row_date: pa.Array  # date32 with nulls
     row_text: pa.Array
     row_quantity: pa.Array  # decimal128(28, 8) with nulls
     row_signature: pa.Array
@@ -186,7 +187,16 @@ def scan_chunk(raw: bytes, first_line: int, cp437: bool) -> Chunk:
     # -- rows --------------------------------------------------------------
     account = row(1)
     account_key = _account_keys(buf, *account)
+    first_use_key, first_use_at = np.unique(account_key, return_index=True)
     row_ore, row_decimals = _amounts(buf, *row(3))
+    # Öre as the low word of a little-endian int128 (sign-extended): exact decimals.
+    amount_words = np.empty((len(row_ore), 2), dtype=np.int64)
+    amount_words[:, 0] = row_ore
+    amount_words[:, 1] = row_ore >> 63
+    del row_ore
+    amount_array = pa.Array.from_buffers(
+        AMOUNT_TYPE, len(amount_words), [None, pa.py_buffer(amount_words)]
+    )
     row_date, row_date_ok = _optional_dates(buf, *row(4))
     quantity = _quantities(buf, *row(6))
     obj_row, obj_pos, obj_dim, obj_id = _objects(
@@ -199,19 +209,21 @@ def scan_chunk(raw: bytes, first_line: int, cp437: bool) -> Chunk:
         ver_line=(ver_lines + first_line).astype(np.int32),
         ver_series=text(ver_at, 1),
         ver_number=text(ver_at, 2),
-        ver_date=ver_date,
+        ver_date=date_array(ver_date, None),
         ver_text=text(ver_at, 4),
-        ver_registered=ver_registered,
-        ver_registered_ok=reg_ok,
+        ver_registered=date_array(ver_registered, reg_ok),
         ver_signature=text(ver_at, 6),
         row_line=(row_lines + first_line).astype(np.int32),
         row_kind=kinds[row_lines],
+        row_kind_name=kind_names(kinds[row_lines]),
         row_account=_strings(buf, *account, False),
         row_account_key=account_key,
-        row_ore=row_ore,
+        first_use_key=first_use_key,
+        first_use_line=(row_lines[first_use_at] + first_line).astype(np.int32),
+        row_amount=amount_array,
+        row_ore=amount_words[:, 0],
         row_decimals=row_decimals,
-        row_date=row_date,
-        row_date_ok=row_date_ok,
+        row_date=date_array(row_date, row_date_ok),
         row_text=text(row_at, 5),
         row_quantity=quantity,
         row_signature=text(row_at, 7),
@@ -220,6 +232,42 @@ def scan_chunk(raw: bytes, first_line: int, cp437: bool) -> Chunk:
         object_dimension=obj_dim,
         object_id=obj_id,
     )
+
+
+# Arrow arrays over numpy buffers. Not pa.array(): that imports pandas (seconds).
+def numbers(values: np.ndarray) -> pa.Array:
+    values = np.ascontiguousarray(values)
+    type_ = pa.from_numpy_dtype(values.dtype)
+    return pa.Array.from_buffers(type_, len(values), [None, pa.py_buffer(values)])
+
+
+def flags(values: np.ndarray) -> pa.Array:
+    bits = pa.py_buffer(np.packbits(values, bitorder="little"))
+    return pa.Array.from_buffers(pa.bool_(), len(values), [None, bits])
+
+
+def date_array(days: np.ndarray, given: np.ndarray | None) -> pa.Array:
+    """Days since 1970 as date32; null where not ``given``."""
+    days = np.ascontiguousarray(days, dtype=np.int32)
+    if given is None:
+        return pa.Array.from_buffers(pa.date32(), len(days), [None, pa.py_buffer(days)])
+    validity = pa.py_buffer(np.packbits(given, bitorder="little"))
+    nulls = len(days) - int(np.count_nonzero(given))
+    return pa.Array.from_buffers(
+        pa.date32(), len(days), [validity, pa.py_buffer(days)], null_count=nulls
+    )
+
+
+def kind_names(kinds: np.ndarray) -> pa.Array:
+    """Row kinds (indexes into KIND_NAMES) as their names, without Python strings per row."""
+    names = [name.encode() for name in KIND_NAMES]
+    lengths = np.array([len(name) for name in names], dtype=np.int32)[kinds]
+    offsets = np.zeros(len(kinds) + 1, dtype=np.int32)
+    np.cumsum(lengths, out=offsets[1:])
+    text = np.frombuffer(b"".join(names), dtype=np.uint8)
+    starts = np.cumsum([0] + [len(name) for name in names])[kinds]
+    data = text[np.repeat(starts - offsets[:-1], lengths) + np.arange(int(offsets[-1]))]
+    return pa.StringArray.from_buffers(len(kinds), pa.py_buffer(offsets), pa.py_buffer(data))
 
 
 def _spans(size: int, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
@@ -330,20 +378,27 @@ def _account_keys(buf: np.ndarray, s: np.ndarray, e: np.ndarray) -> np.ndarray:
         value = np.where(take, value * 10 + digit, value)
     if not np.all(ok):
         raise Fallback
-    return value * 8 + length
+    return (value * 8 + length).astype(np.int32)
 
 
-def _amounts(buf: np.ndarray, s: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``-?\\d+(\\.\\d{1,2})?`` with at most 16 integer digits -> (öre, decimals written)."""
+def _fixed_point(
+    buf: np.ndarray, s: np.ndarray, e: np.ndarray, places: int, int_digits: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``-?\\d+(\\.\\d{1,places})?`` with at most ``int_digits`` integer digits.
+
+    Returns (value scaled by 10**places as int64, decimals written); raises
+    Fallback when a value breaks the rule (the reader reports it, or it is too big).
+    """
     negative = buf[s] == _MINUS
     s = s + negative
     length = e - s
     width = int(length.max()) if len(s) else 0
-    if width > _AMOUNT_INT_DIGITS + 3:
+    if width > int_digits + places + 1:
         raise Fallback
     value = np.zeros(len(s), dtype=np.int64)
     bad = length < 1
     dots = np.zeros(len(s), dtype=np.int8)
+    dot_at = np.zeros(len(s), dtype=np.int64)
     for k in range(width):
         take = k < length
         byte = buf[s + k]
@@ -352,16 +407,20 @@ def _amounts(buf: np.ndarray, s: np.ndarray, e: np.ndarray) -> tuple[np.ndarray,
         is_dot = take & (byte == _DOT)
         bad |= take & ~is_digit & ~is_dot
         dots += is_dot
+        dot_at = np.where(is_dot, k, dot_at)
         value = np.where(take & is_digit, value * 10 + digit, value)
-    one = (length >= 3) & (buf[e - 2] == _DOT)
-    two = (length >= 4) & (buf[e - 3] == _DOT)
-    bad |= (dots > 1) | ((dots == 1) & ~one & ~two)
-    decimals = np.where(dots == 0, 0, np.where(one, 1, 2)).astype(np.int8)
-    bad |= length - decimals - (decimals > 0) > _AMOUNT_INT_DIGITS
+    decimals = np.where(dots == 1, length - 1 - dot_at, 0)
+    bad |= (dots > 1) | ((dots == 1) & ((dot_at < 1) | (decimals < 1) | (decimals > places)))
+    bad |= length - decimals - (dots == 1) > int_digits
     if np.any(bad):
         raise Fallback
-    ore = value * (10 ** (2 - decimals.astype(np.int64)))
-    return np.where(negative, -ore, ore), decimals
+    scaled = value * (10 ** (places - decimals))
+    return np.where(negative, -scaled, scaled), decimals.astype(np.int8)
+
+
+def _amounts(buf: np.ndarray, s: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Amounts -> (öre, decimals written); at most 16 integer digits (decimal128(18, 2))."""
+    return _fixed_point(buf, s, e, 2, _AMOUNT_INT_DIGITS)
 
 
 _MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
@@ -401,23 +460,17 @@ def _optional_dates(buf: np.ndarray, s: np.ndarray, e: np.ndarray) -> tuple[np.n
 
 
 def _quantities(buf: np.ndarray, s: np.ndarray, e: np.ndarray) -> pa.Array:
-    """Optional quantities as decimal128(28, 8); the few given ones cast by Arrow."""
-    given = np.flatnonzero(e > s)
+    """Optional quantities as decimal128(28, 8): the value * 10**8 sign-extended to 128 bits."""
+    given = e > s
+    at = np.flatnonzero(given)
     words = np.zeros((len(s), 2), dtype=np.int64)
-    if len(given):
-        texts = _strings(buf, s[given], e[given], False)
-        if not pc.all(pc.match_substring_regex(texts, _QUANTITY_OK)).as_py():
-            raise Fallback
-        try:
-            values = pc.cast(texts, QUANTITY_TYPE)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            raise Fallback from None
-        words[given] = np.frombuffer(values.buffers()[1], dtype=np.int64).reshape(-1, 2)[
-            values.offset : values.offset + len(values)
-        ]
-    validity = pa.py_buffer(np.packbits(e > s, bitorder="little"))
+    if len(at):
+        scaled, _ = _fixed_point(buf, s[at], e[at], 8, _QUANTITY_INT_DIGITS)
+        words[at, 0] = scaled
+        words[at, 1] = scaled >> 63
+    validity = pa.py_buffer(np.packbits(given, bitorder="little"))
     return pa.Array.from_buffers(
-        QUANTITY_TYPE, len(s), [validity, pa.py_buffer(words)], null_count=len(s) - len(given)
+        QUANTITY_TYPE, len(s), [validity, pa.py_buffer(words)], null_count=len(s) - len(at)
     )
 
 
@@ -435,8 +488,8 @@ def _objects(
         return (
             np.zeros(0, dtype=np.int64),
             np.zeros(0, dtype=np.int16),
-            pa.array([], pa.string()),
-            pa.array([], pa.string()),
+            pa.nulls(0, pa.string()),
+            pa.nulls(0, pa.string()),
         )
     lb = lb[nonempty]
     part = _spans(len(buf), lb + 1, rb_end[nonempty] - 1)
@@ -479,9 +532,15 @@ def _strings(buf: np.ndarray, s: np.ndarray, e: np.ndarray, cp437: bool) -> pa.A
         data = np.frombuffer(data.tobytes().decode("cp437").encode("utf-8"), dtype=np.uint8)
     if offsets[-1] >= 2**31:
         raise Fallback
-    array = pa.StringArray.from_buffers(
+    if total:
+        # \" -> ": drop the backslashes (a value never starts with a bare quote, so
+        # a pair never straddles two values).
+        escapes = np.flatnonzero((data[1:] == _QUOTE) & (data[:-1] == _BACKSLASH))
+        if len(escapes):
+            keep = np.ones(len(data), dtype=bool)
+            keep[escapes] = False
+            data = data[keep]
+            offsets = offsets - np.searchsorted(escapes, offsets)
+    return pa.StringArray.from_buffers(
         len(s), pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(data)
     )
-    if total and np.any((data[1:] == _QUOTE) & (data[:-1] == _BACKSLASH)):
-        array = pc.replace_substring(array, '\\"', '"')
-    return array

@@ -105,7 +105,7 @@ def _record_path(data: bytes, name: str, lenient: bool) -> SieColumns:
 # -- read_columns ----------------------------------------------------------------
 
 _BOM = b"\xef\xbb\xbf"
-_CHUNK = 4 << 20  # bytes per chunk: bounds the numpy temporaries (~20x a chunk)
+_CHUNK = 1 << 20  # bytes per chunk: bounds the numpy temporaries (~20x a chunk)
 _ASCII = bytes(range(0x80))
 _WHITESPACE = b" \t\r\n\x0b\x0c"
 
@@ -192,7 +192,11 @@ class _Parts:
     chunks: list[scan.Chunk] = field(default_factory=list)
 
     def cat(self, name: str) -> np.ndarray:
-        return np.concatenate([getattr(c, name) for c in self.chunks])
+        """One field of all chunks, concatenated; the chunks' copies are let go."""
+        whole = np.concatenate([getattr(c, name) for c in self.chunks])
+        for c in self.chunks:
+            setattr(c, name, whole[:0])
+        return whole
 
     def arrays(self, name: str, type_: pa.DataType | None = None) -> pa.ChunkedArray:
         arrays = [getattr(c, name) for c in self.chunks]
@@ -260,30 +264,29 @@ def _fast(read: Read, size: int, name: str, lenient: bool) -> SieColumns:
         parser.known_records += len(ver_line) + len(row_line)
     if not parser.known_records:
         raise _Fallback
-    ore = parts.cat("row_ore")
     vouchers = pa.Table.from_arrays(
         [
-            pa.array(np.arange(len(ver_line), dtype=np.int32)),
+            scan.numbers(np.arange(len(ver_line), dtype=np.int32)),
             parts.arrays("ver_series"),
             parts.arrays("ver_number"),
-            _date_array(parts.cat("ver_date"), None),
+            parts.arrays("ver_date", pa.date32()),
             parts.arrays("ver_text"),
-            _date_array(parts.cat("ver_registered"), parts.cat("ver_registered_ok")),
+            parts.arrays("ver_registered", pa.date32()),
             parts.arrays("ver_signature"),
-            pa.array(ver_line),
+            scan.numbers(ver_line),
         ],
         schema=VOUCHER_SCHEMA,
     )
     errors, warnings = _voucher_diagnostics(
         vouchers,
+        ver_line,
         _RowFacts(
             line=row_line,
             voucher_index=voucher_index,
             paired=paired,
             in_balance=in_balance,
-            account_key=parts.cat("row_account_key"),
-            ore=ore,
-            decimals=parts.cat("row_decimals"),
+            chunks=parts.chunks,
+            first_use=(parts.cat("first_use_key"), parts.cat("first_use_line")),
         ),
         parser.declared,
         lenient,
@@ -298,25 +301,19 @@ def _fast(read: Read, size: int, name: str, lenient: bool) -> SieColumns:
     if all_errors:
         raise SieError(all_errors, source=name, warnings=all_warnings)
 
-    # Amounts: öre as the low word of a little-endian int128 (sign-extended): exact.
-    amount_words = np.empty((len(ore), 2), dtype=np.int64)
-    amount_words[:, 0] = ore
-    amount_words[:, 1] = ore >> 63
-    del ore
-    amounts = pa.Array.from_buffers(AMOUNT_TYPE, len(row_line), [None, pa.py_buffer(amount_words)])
     rows = pa.Table.from_arrays(
         [
-            pa.array(np.arange(len(row_line), dtype=np.int64)),
-            pa.array(voucher_index),
-            pa.array(scan.KIND_NAMES, pa.string()).take(pa.array(kind)),
+            scan.numbers(np.arange(len(row_line), dtype=np.int64)),
+            scan.numbers(voucher_index),
+            parts.arrays("row_kind_name"),
             parts.arrays("row_account"),
-            amounts,
-            _date_array(parts.cat("row_date"), parts.cat("row_date_ok")),
+            parts.arrays("row_amount", AMOUNT_TYPE),
+            parts.arrays("row_date", pa.date32()),
             parts.arrays("row_text"),
             parts.arrays("row_quantity", QUANTITY_TYPE),
             parts.arrays("row_signature"),
-            pa.array(row_line),
-            pa.array(in_balance),
+            scan.numbers(row_line),
+            scan.flags(in_balance),
         ],
         schema=ROW_SCHEMA,
     )
@@ -324,8 +321,8 @@ def _fast(read: Read, size: int, name: str, lenient: bool) -> SieColumns:
     object_rows = [c.object_row + at for c, at in zip(parts.chunks, row_offsets, strict=True)]
     objects = pa.Table.from_arrays(
         [
-            pa.array(np.concatenate(object_rows)),
-            pa.array(parts.cat("object_position")),
+            scan.numbers(np.concatenate(object_rows)),
+            scan.numbers(parts.cat("object_position")),
             parts.arrays("object_dimension"),
             parts.arrays("object_id"),
         ],
@@ -337,11 +334,6 @@ def _fast(read: Read, size: int, name: str, lenient: bool) -> SieColumns:
         rows=rows,
         row_objects=objects,
     )
-
-
-def _date_array(days: np.ndarray, given: np.ndarray | None) -> pa.Array:
-    mask = None if given is None else ~given
-    return pa.array(days, type=pa.date32(), mask=mask)
 
 
 def _check_structure(cls: np.ndarray) -> None:
@@ -365,17 +357,39 @@ def _check_structure(cls: np.ndarray) -> None:
 
 @dataclass(frozen=True, slots=True)
 class _RowFacts:
+    """What the voucher checks need of the rows; amounts and accounts stay in the chunks."""
+
     line: np.ndarray
     voucher_index: np.ndarray
     paired: np.ndarray
     in_balance: np.ndarray
-    account_key: np.ndarray
-    ore: np.ndarray
-    decimals: np.ndarray
+    chunks: list[scan.Chunk]
+    first_use: tuple[np.ndarray, np.ndarray]  # each chunk's first row per account: (key, line)
+
+    def spans(self) -> list[tuple[int, scan.Chunk]]:
+        """(first row index, chunk) of the chunks that hold rows."""
+        at, out = 0, []
+        for chunk in self.chunks:
+            if len(chunk.row_ore):
+                out.append((at, chunk))
+            at += len(chunk.row_ore)
+        return out
+
+    def gather(self, name: str, rows: np.ndarray) -> np.ndarray:
+        """Field ``name`` of the given (sorted) rows, from their chunks."""
+        spans = self.spans()
+        starts = np.array([at for at, _ in spans], dtype=np.int64)
+        owner = np.searchsorted(starts, rows, side="right") - 1
+        out = np.zeros(len(rows), dtype=np.int64)
+        for k in np.unique(owner).tolist():
+            mine = owner == k
+            at, chunk = spans[k]
+            out[mine] = getattr(chunk, name)[rows[mine] - at]
+        return out
 
 
 def _voucher_diagnostics(
-    vouchers: pa.Table, rows: _RowFacts, declared: set[str], lenient: bool
+    vouchers: pa.Table, ver_line: np.ndarray, rows: _RowFacts, declared: set[str], lenient: bool
 ) -> tuple[list[Diagnostic], list[Diagnostic]]:
     """The record path's voucher checks, vectorised: (errors, warnings)."""
     errors: list[Diagnostic] = []
@@ -387,14 +401,13 @@ def _voucher_diagnostics(
         else:
             errors.append(Diagnostic(line, message, "error"))
 
-    ver_line = vouchers.column("line").to_numpy()
     row_count = np.bincount(rows.voucher_index, minlength=len(ver_line))
     for line in ver_line[row_count == 0].tolist():
         warnings.append(Diagnostic(line, "voucher has an empty { } block: no rows", "warning"))
     twin = np.flatnonzero(rows.paired)
     differs = twin[
-        (rows.account_key[twin] != rows.account_key[twin + 1])
-        | (rows.ore[twin] != rows.ore[twin + 1])
+        (rows.gather("row_account_key", twin) != rows.gather("row_account_key", twin + 1))
+        | (rows.gather("row_ore", twin) != rows.gather("row_ore", twin + 1))
     ]
     for rline, tline in zip(
         rows.line[differs].tolist(), rows.line[differs + 1].tolist(), strict=True
@@ -407,22 +420,32 @@ def _voucher_diagnostics(
                 "warning",
             )
         )
-    if len(rows.ore):
-        biggest = int(np.abs(rows.ore).max())
+    spans = rows.spans()
+    if spans:
+        biggest = max(int(np.abs(chunk.row_ore).max()) for _, chunk in spans)
         if biggest * int(row_count.max()) >= 2**62:
             raise _Fallback  # the int64 sums could overflow
-        counted = np.where(rows.in_balance, rows.ore, 0)
-        firsts = np.flatnonzero(row_count)
-        row_starts = np.concatenate([[0], np.cumsum(row_count)[:-1]])[firsts]
-        totals = np.add.reduceat(counted, row_starts)
-        places = np.maximum.reduceat(np.where(rows.in_balance, rows.decimals, 0), row_starts)
+        # Per voucher: the sum of its counted rows and the most decimals they show,
+        # chunk by chunk (a voucher may span two chunks).
+        totals = np.zeros(len(ver_line), dtype=np.int64)
+        places = np.zeros(len(ver_line), dtype=np.int8)
+        for at, chunk in spans:
+            end = at + len(chunk.row_ore)
+            counts = rows.in_balance[at:end]
+            voucher = rows.voucher_index[at:end]
+            first = np.flatnonzero(np.diff(voucher, prepend=-1))
+            sums = np.add.reduceat(np.where(counts, chunk.row_ore, 0), first)
+            np.add.at(totals, voucher[first], sums)
+            most = np.maximum.reduceat(np.where(counts, chunk.row_decimals, 0), first)
+            np.maximum.at(places, voucher[first], most)
         bad = np.flatnonzero(totals != 0)
         if len(bad):
-            heads = vouchers.take(pa.array(firsts[bad]))
+            # Element access, not take(): the compute kernels cost ~50 MB when first loaded.
+            series_column, number_column = vouchers.column("series"), vouchers.column("number")
             for series, number, line, total, k in zip(
-                heads.column("series").to_pylist(),
-                heads.column("number").to_pylist(),
-                heads.column("line").to_pylist(),
+                [series_column[i].as_py() for i in bad.tolist()],
+                [number_column[i].as_py() for i in bad.tolist()],
+                ver_line[bad].tolist(),
                 totals[bad].tolist(),
                 places[bad].tolist(),
                 strict=True,
@@ -434,11 +457,12 @@ def _voucher_diagnostics(
                     f"voucher {series or '-'} {number or '-'} does not balance: "
                     f"rows sum to {shown}",
                 )
-    if declared and len(rows.account_key):  # only checked when the file has a chart
-        keys, first_at = np.unique(rows.account_key, return_index=True)
+    if declared and len(rows.first_use[0]):  # only checked when the file has a chart
+        chunk_keys, chunk_lines = rows.first_use
+        keys, first_at = np.unique(chunk_keys, return_index=True)
         used = sorted(
-            (int(rows.line[i]), str(key // 8).zfill(key % 8))
-            for key, i in zip(keys.tolist(), first_at.tolist(), strict=True)
+            (line, str(key // 8).zfill(key % 8))
+            for key, line in zip(keys.tolist(), chunk_lines[first_at].tolist(), strict=True)
         )
         for line, account in used:
             if account not in declared:

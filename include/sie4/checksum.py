@@ -16,7 +16,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterable, Sequence
 
-from include.sie4.lexer import Field, LexError, split_line
+from include.sie4.lexer import Field, LexError, encode_cp437, split_line
 from include.sie4.records import Diagnostic, KsummaStatus
 
 
@@ -28,7 +28,7 @@ def record_bytes(label: str, fields: Iterable[Field]) -> bytes:
             parts.extend(field)
         else:
             parts.append(field)
-    return "".join(parts).encode("cp437", errors="replace")
+    return encode_cp437("".join(parts), errors="replace")
 
 
 class KsummaAccumulator:
@@ -50,7 +50,7 @@ class KsummaAccumulator:
 
     def add_text(self, text: str) -> None:
         """Add records already joined as ``record_bytes`` joins them (inside the range)."""
-        self.crc = zlib.crc32(text.encode("cp437", errors="replace"), self.crc)
+        self.crc = zlib.crc32(encode_cp437(text, errors="replace"), self.crc)
 
     def _ksumma(self, line: int, fields: Sequence[Field]) -> None:
         if not fields:

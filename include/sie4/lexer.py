@@ -15,8 +15,10 @@ A field is a ``str``; an object list is a ``tuple[str, ...]`` of its items.
 
 from __future__ import annotations
 
+import codecs
 import re
 from dataclasses import dataclass
+from encodings import cp437
 
 Field = str | tuple[str, ...]
 
@@ -37,6 +39,18 @@ _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 # Fields that can be written bare: no whitespace, quotes, braces or controls,
 # not empty and not looking like a label.
 _BARE = re.compile(r'[^ \t"{}#\x00-\x1f\x7f][^ \t"{}\x00-\x1f\x7f]*')
+
+
+# The cp437 codec encodes through a dict, character by character; the same table
+# as a C charmap encodes several times faster (checked equal for every code point).
+_CP437_ENCODING = codecs.charmap_build(cp437.decoding_table)
+
+
+def encode_cp437(text: str, errors: str = "strict") -> bytes:
+    """``text.encode("cp437", errors)``, faster for long texts."""
+    if text.isascii():
+        return text.encode("ascii")
+    return codecs.charmap_encode(text, errors, _CP437_ENCODING)[0]
 
 
 class LexError(ValueError):

@@ -568,7 +568,7 @@ class _Parser:
                     if crc_on:
                         crc_text.append(
                             f"{label}{account}{flat}{amount}{row_date or ''}{row_text or ''}"
-                            f"{quantity or ''}{signature or ''}"
+                            f"{signature or ''}"
                         )
                     continue
             elif fast_ok and (m := fast_ver(text)) is not None:
@@ -777,8 +777,25 @@ class _Parser:
             )
         # Voucher(*header, tuple(rows), v.line) with its slots set directly.
         voucher = object.__new__(Voucher)
-        for set_value, value in zip(_VOUCHER_SETTERS, (*header, tuple(rows), v.line), strict=True):
-            set_value(voucher, value)
+        (
+            set_series,
+            set_number,
+            set_date,
+            set_text,
+            set_registered,
+            set_signature,
+            set_rows,
+            set_line,
+        ) = _VOUCHER_SETTERS
+        series, number, day, text, registered_on, signature = header
+        set_series(voucher, series)
+        set_number(voucher, number)
+        set_date(voucher, day)
+        set_text(voucher, text)
+        set_registered(voucher, registered_on)
+        set_signature(voucher, signature)
+        set_rows(voucher, tuple(rows))
+        set_line(voucher, v.line)
         self.vouchers.append(voucher)
 
     def _row(self, line: int, kind: RowKind, f: Sequence[Field]) -> None:

@@ -25,13 +25,17 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from include.sie4.lexer import quote_field
+from include.sie4.lexer import encode_cp437, quote_field
 from include.sie4.records import ObjectList, RowKind, SieDocument
 
 __all__ = ["write_sie"]
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _ROW_LABELS = {kind: "#" + kind.value for kind in RowKind}
+# ASCII values that _clean leaves as they are and quote_field writes bare, or
+# quoted without escapes (no quote inside, no backslash at the end).
+_BARE_ASCII = re.compile(r'[^ \t"{}#\x00-\x1f\x7f][^ \t"{}\x00-\x1f\x7f]*')
+_QUOTED_ASCII = re.compile(r'(?:[^"\x00-\x1f\x7f]*[^"\\\x00-\x1f\x7f])?')
 # Distinct field values remembered per file (texts can all differ).
 _CACHE_LIMIT = 100_000
 # A record: label, fields (a tuple field is an object list, flattened).
@@ -53,10 +57,10 @@ def write_sie(doc: SieDocument, target: str | Path | None = None, *, ksumma: boo
         out.append(_format(label, clean))
     _write_vouchers(doc, out, checked if ksumma else None)
     if ksumma:
-        crc = zlib.crc32("".join(checked).encode("cp437", errors="replace"))
+        crc = zlib.crc32(encode_cp437("".join(checked), errors="replace"))
         out.append(f"#KSUMMA {crc}")
     out.append("")
-    data = "\n".join(out).encode("cp437")
+    data = encode_cp437("\n".join(out))
     if target is not None:
         Path(target).write_bytes(data)
     return data
@@ -85,8 +89,13 @@ class _Fields:
         """(as written, as cleaned); ValueError when it cannot be written."""
         entry = self.values.get(value)
         if entry is None:
-            clean = _clean(value)
-            entry = (quote_field(clean), clean)
+            if value.isascii() and _BARE_ASCII.fullmatch(value):
+                entry = (value, value)  # what _clean and quote_field make of it
+            elif value.isascii() and _QUOTED_ASCII.fullmatch(value):
+                entry = ('"' + value + '"', value)
+            else:
+                clean = _clean(value)
+                entry = (quote_field(clean), clean)
             if len(self.values) < _CACHE_LIMIT:
                 self.values[value] = entry
         return entry
@@ -121,12 +130,12 @@ def _write_vouchers(doc: SieDocument, out: list[str], checked: list[str] | None)
         label = "#VER"
         try:
             head = [
-                value(v.series),
-                value(v.number),
-                fields.date(v.date),
-                value(v.text),
-                fields.date(v.registered_on),
-                value(v.signature),
+                known_value(v.series) or value(v.series),
+                known_value(v.number) or value(v.number),
+                known_date(v.date) or fields.date(v.date),
+                known_value(v.text) or value(v.text),
+                known_date(v.registered_on) or fields.date(v.registered_on),
+                known_value(v.signature) or value(v.signature),
             ]
             while len(head) > 3 and not head[-1][1]:
                 head.pop()
@@ -162,7 +171,7 @@ def _write_vouchers(doc: SieDocument, out: list[str], checked: list[str] | None)
                 if checked is not None:
                     checked.append(
                         f"{label}{account_clean}{objects_clean}{amount}{day_clean}"
-                        f"{text_clean}{written_quantity}{value(signature)[1]}"
+                        f"{text_clean}{written_quantity}{value(signature)[1] if signature else ''}"
                     )
             append("}")
         except ValueError as exc:

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
+from include.fortnox import token_schema
 from include.warehouse import current_revision_ok, head_revision, migrate, schema
 from include.warehouse.migrate import current_revision, downgrade
 
@@ -28,6 +29,8 @@ EXPECTED_TABLES = {
     "ar_open_item",
     "ap_open_item",
 }
+# The migrations create the warehouse tables and the token store's table.
+MIGRATED_METADATA = [schema.metadata, token_schema.metadata]
 EXPECTED_VIEWS = {"trial_balance", "general_ledger", "balance_sheet", "income_statement"}
 
 
@@ -38,7 +41,7 @@ def _check_migrated(url: str) -> None:
         assert set(inspector.get_table_names()) >= EXPECTED_TABLES
         assert set(inspector.get_view_names()) == EXPECTED_VIEWS
         with engine.connect() as conn:
-            diffs = compare_metadata(MigrationContext.configure(conn), schema.metadata)
+            diffs = compare_metadata(MigrationContext.configure(conn), MIGRATED_METADATA)
             assert diffs == [], diffs
             for view in EXPECTED_VIEWS:  # every view compiles and runs
                 conn.execute(sa.text(f"SELECT * FROM {view}")).all()
@@ -94,3 +97,20 @@ def test_money_is_integer_ore_on_sqlite(sqlite_url: str) -> None:
     finally:
         engine.dispose()
     assert isinstance(columns["amount"], sa.BigInteger)
+
+
+def test_token_store_table_is_migrated_even_when_the_cli_made_it_first(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from include.fortnox.token_schema import create_token_tables
+
+    fresh = f"sqlite:///{tmp_path / 'fresh.db'}"
+    migrate(fresh)
+    early = f"sqlite:///{tmp_path / 'early.db'}"
+    engine = sa.create_engine(early)
+    create_token_tables(engine)  # `python -m include.fortnox connect` before any migration
+    engine.dispose()
+    migrate(early)
+    for url in (fresh, early):
+        engine = sa.create_engine(url)
+        assert "fortnox_connection" in sa.inspect(engine).get_table_names()
+        engine.dispose()
+        assert current_revision_ok(url)
