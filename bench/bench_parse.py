@@ -48,6 +48,7 @@ def rss_kib():
             return int(line.split()[1])
     return 0
 before = rss_kib()
+usage = resource.getrusage(resource.RUSAGE_SELF)
 start = time.perf_counter()
 if which == "bulk":
     result = bulk.read_columns(path)
@@ -56,9 +57,10 @@ else:
     doc = reader.read_sie(path)
     rows = sum(len(v.rows) for v in doc.vouchers)
 seconds = time.perf_counter() - start
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"seconds": seconds, "rows": rows, "peak_delta_kib": peak - before,
-                  "fell_back": fell_back}))
+after = resource.getrusage(resource.RUSAGE_SELF)
+cpu = (after.ru_utime - usage.ru_utime) + (after.ru_stime - usage.ru_stime)
+print(json.dumps({"seconds": seconds, "cpu": cpu, "rows": rows,
+                  "peak_delta_kib": after.ru_maxrss - before, "fell_back": fell_back}))
 """
 
 
@@ -97,15 +99,22 @@ def machine() -> str:
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
+    import numpy
     import polars
     import pyarrow
 
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     return (
         f"nproc {os.cpu_count()}, CPU {cpu}, Python {platform.python_version()}, "
-        f"pyarrow {pyarrow.__version__}, polars {polars.__version__}, "
-        f"load average at start {load:.2f}"
+        f"numpy {numpy.__version__}, pyarrow {pyarrow.__version__}, "
+        f"polars {polars.__version__}"
     )
+
+
+def load() -> str:
+    """The 1/5/15-minute load averages: how busy the shared machine was."""
+    if not hasattr(os, "getloadavg"):
+        return "unknown"
+    return " / ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def main() -> None:
@@ -116,10 +125,11 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="write bench/RESULTS-parse.md")
     args = parser.parse_args()
     info = machine()
+    load_before = load()
     lines = [
-        "| #TRANS rows | file MB | path | seconds (best) | rows/s "
+        "| #TRANS rows | file MB | path | seconds (best) | CPU s | rows/s "
         "| peak RSS growth MB | x file size | fast path |",
-        "|---:|---:|---|---:|---:|---:|---:|---|",
+        "|---:|---:|---|---:|---:|---:|---:|---:|---|",
     ]
     for size in (int(s) for s in args.sizes.split(",")):
         path = ensure_file(size)
@@ -130,7 +140,8 @@ def main() -> None:
             fast = "" if which == "record" else ("no (fell back)" if r["fell_back"] else "yes")
             lines.append(
                 f"| {int(r['rows']):,} | {mb:.1f} | {which} | {r['seconds']:.2f} | "
-                f"{r['rows'] / r['seconds']:,.0f} | {peak_mb:.0f} | {peak_mb / mb:.1f} | {fast} |"
+                f"{r['cpu']:.2f} | {r['rows'] / r['seconds']:,.0f} | {peak_mb:.0f} | "
+                f"{peak_mb / mb:.1f} | {fast} |"
             )
             print(lines[-1], flush=True)
     table = "\n".join(lines)
@@ -141,13 +152,15 @@ def main() -> None:
         text = (
             "## SIE 4 parse: record path vs bulk (columnar) path\n\n"
             f"- Machine: {info}\n"
+            f"- Load average (1/5/15 min) at start {load_before}, at end {load()}\n"
             f"- Command: `{command}`\n"
             f"- Date: {when}\n"
             f"- Best of {args.runs} runs, each in a fresh subprocess; "
             "file from bench/bench_parse_gen.py\n"
             "  (CP437, CRLF, 1-4 legs per voucher, objects on 25% of rows, texts/dates/quantities\n"
             "  on ~22%, 1% RTRANS twins and BTRANS). Seconds: file on disk -> records or Arrow\n"
-            "  tables. Peak RSS growth: ru_maxrss after the parse minus VmRSS after imports.\n"
+            "  tables (wall clock; CPU s is the process's user + system time for the same\n"
+            "  run). Peak RSS growth: ru_maxrss after the parse minus VmRSS after imports.\n"
             "- The machine's 2 cores were shared with other helpers' tests and benchmarks while\n"
             "  this ran: figures are noisy and pessimistic.\n\n"
             f"{table}\n"

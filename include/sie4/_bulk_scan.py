@@ -99,8 +99,13 @@ def scan_chunk(raw: bytes, first_line: int, cp437: bool) -> Chunk:
         raise Fallback  # a control character: the reader warns
     buf = np.zeros(n + _PAD, dtype=np.uint8)
     buf[:n] = np.frombuffer(raw, dtype=np.uint8)
-    low = np.flatnonzero(buf[:n] < 32)
-    low_bytes = buf[low]
+    # The few bytes that matter, found in one pass: controls, quotes and braces.
+    body = buf[:n]
+    special = np.flatnonzero((body < 32) | (body == _QUOTE) | (body == _LBRACE) | (body == _RBRACE))
+    special_bytes = buf[special]
+    is_low = special_bytes < 32
+    low = special[is_low]
+    low_bytes = special_bytes[is_low]
     if not np.all((low_bytes == _LF) | (low_bytes == _TAB) | (low_bytes == _CR)):
         raise Fallback
     cr = low[low_bytes == _CR]
@@ -150,7 +155,16 @@ def scan_chunk(raw: bytes, first_line: int, cp437: bool) -> Chunk:
     ver_lines = np.flatnonzero(classes == VER)
     row_lines = np.flatnonzero(classes == ROW)
     active_lines = np.flatnonzero((classes == VER) | (classes == ROW))
-    tokens = _tokenise(buf, n, first[active_lines], last[active_lines])
+    tokens = _tokenise(
+        buf,
+        n,
+        first[active_lines],
+        last[active_lines],
+        special[special_bytes == _QUOTE],
+        special[special_bytes == _LBRACE],
+        special[special_bytes == _RBRACE],
+    )
+    del special, special_bytes
     is_ver = classes[active_lines] == VER
     counts = tokens.counts
     if np.any(counts[is_ver] < 4) or np.any(counts[is_ver] > 7):
@@ -304,7 +318,8 @@ class _Tokens:
     def column(self, lines: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Field ``k`` of the given lines (indexes into the tokenised lines): (starts, ends)."""
         given = self.counts[lines] > k
-        at = np.where(given, self.first_field[lines] + k, 0)
+        at = self.first_field[lines] + k
+        at[~given] = 0
         if not len(self.starts):
             return at, at
         return (
@@ -313,8 +328,18 @@ class _Tokens:
         )
 
 
-def _tokenise(buf: np.ndarray, n: int, first: np.ndarray, last: np.ndarray) -> _Tokens:
+def _tokenise(
+    buf: np.ndarray,
+    n: int,
+    first: np.ndarray,
+    last: np.ndarray,
+    quotes: np.ndarray,
+    lb: np.ndarray,
+    rb: np.ndarray,
+) -> _Tokens:
     """Fields of the lines ``[first, last]`` (sorted): quoted strings, ``{...}``, bare words.
+
+    ``quotes``, ``lb`` and ``rb`` are the positions of every ``"``, ``{`` and ``}``.
 
     Raises Fallback for what the subset does not cover: a quote or brace inside a
     bare word, an escaped quote outside a string, a quote left open, nested or
@@ -323,7 +348,6 @@ def _tokenise(buf: np.ndarray, n: int, first: np.ndarray, last: np.ndarray) -> _
     size = len(buf)
     active = _spans(size, first, last + 1)
     # Quotes: sparse, so handled as positions. \" is an escaped quote (the lexer's rule).
-    quotes = np.flatnonzero(buf == _QUOTE)
     quotes = quotes[active[quotes]]
     escaped = buf[quotes - 1] == _BACKSLASH
     real = quotes[~escaped]
@@ -342,9 +366,7 @@ def _tokenise(buf: np.ndarray, n: int, first: np.ndarray, last: np.ndarray) -> _
         raise Fallback
     in_string = _spans(size, opening, closing + 1)
     # Braces outside strings: they must alternate { } { } and stand apart.
-    lb = np.flatnonzero(buf == _LBRACE)
     lb = lb[active[lb] & ~in_string[lb]]
-    rb = np.flatnonzero(buf == _RBRACE)
     rb = rb[active[rb] & ~in_string[rb]]
     if len(lb) != len(rb) or np.any(rb < lb) or np.any(lb[1:] < rb[:-1]):
         raise Fallback

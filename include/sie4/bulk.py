@@ -247,10 +247,14 @@ def _fast(read: Read, size: int, name: str, lenient: bool) -> SieColumns:
         raise _Fallback  # the checksum covers the voucher lines as the reader reads them
     del line_list
 
+    row_offsets = np.cumsum([0] + [len(c.row_line) for c in parts.chunks])[:-1]
     ver_line = parts.cat("ver_line")
     row_line = parts.cat("row_line")
     kind = parts.cat("row_kind")
-    voucher_index = (np.searchsorted(ver_line, row_line, side="right") - 1).astype(np.int32)
+    # The voucher of each row: the number of #VER lines up to it, less one.
+    vers_so_far = np.cumsum(classes == scan.VER, dtype=np.int32)
+    voucher_index = vers_so_far[row_line - 1] - 1
+    del vers_so_far
     # RTRANS directly followed by TRANS in the same voucher: the twin counts, it does not.
     paired = np.zeros(len(kind), dtype=bool)
     paired[:-1] = (kind[:-1] == 1) & (kind[1:] == 0) & (voucher_index[:-1] == voucher_index[1:])
@@ -317,7 +321,6 @@ def _fast(read: Read, size: int, name: str, lenient: bool) -> SieColumns:
         ],
         schema=ROW_SCHEMA,
     )
-    row_offsets = np.cumsum([0] + [len(c.row_line) for c in parts.chunks])[:-1]
     object_rows = [c.object_row + at for c, at in zip(parts.chunks, row_offsets, strict=True)]
     objects = pa.Table.from_arrays(
         [

@@ -568,7 +568,7 @@ class _Parser:
                     if crc_on:
                         crc_text.append(
                             f"{label}{account}{flat}{amount}{row_date or ''}{row_text or ''}"
-                            f"{signature or ''}"
+                            f"{quantity or ''}{signature or ''}"
                         )
                     continue
             elif fast_ok and (m := fast_ver(text)) is not None:

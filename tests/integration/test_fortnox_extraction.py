@@ -16,6 +16,7 @@ import json
 import multiprocessing
 import os
 import secrets
+import signal
 import socket
 import time
 from collections.abc import Iterator
@@ -118,6 +119,12 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             os.environ[key] = value
 
 
+def _plain_signals() -> None:
+    """Default signal handling in a forked worker, whatever the parent had installed."""
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, signal.SIG_DFL)
+
+
 def _extract_one(args: tuple[FortnoxSettings, str, Path, str, int | None]) -> dict[str, Any]:
     """One company, all steps, in its own process (as Airflow's workers would)."""
     settings, tenant, data_root, run_id, year = args
@@ -142,8 +149,12 @@ def _run_all(world: dict[str, Any], run_id: str) -> list[dict[str, Any]]:
         (world["settings"], str(t["TenantId"]), world["root"] / "data", run_id, None)
         for t in world["tenants"]
     ]
-    with multiprocessing.get_context("fork").Pool(6) as pool:
-        return pool.map(_extract_one, jobs)
+    pool = multiprocessing.get_context("fork").Pool(6, initializer=_plain_signals)
+    try:
+        return pool.map(_extract_one, jobs, chunksize=1)
+    finally:
+        pool.close()  # let workers exit on their own: a forked worker may have inherited
+        pool.join()  # a SIGTERM handler from earlier tests, so terminate() could hang
 
 
 def _stats(base: str) -> dict[str, Any]:

@@ -47,10 +47,10 @@ def _summary(result: ParseResult) -> tuple[object, ...]:
     )
 
 
-def _both_ways(data: bytes, **options: bool) -> ParseResult:
-    fast = parse(data, **options)
+def _both_ways(data: bytes, *, lenient: bool = False, verify_checksum: bool = True) -> ParseResult:
+    fast = parse(data, lenient=lenient, verify_checksum=verify_checksum)
     with _general_path_only():
-        general = parse(data, **options)
+        general = parse(data, lenient=lenient, verify_checksum=verify_checksum)
     assert _summary(fast) == _summary(general)
     return fast
 
