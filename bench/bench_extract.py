@@ -172,7 +172,7 @@ def main() -> int:
         f"{4 * share / single:.2f} req/s; 429s {single_stats['rate_limited']}, "
         f"max in 5 s {single_stats['max_in_window']} |",
         "",
-        "The client paces itself at 22 requests per 5 s per tenant (4.4 req/s), a margin under",
+        "The client paces itself at 20 requests per 5 s per tenant (4 req/s), a margin under",
         "Fortnox's 25 for network jitter; companies run in parallel, so the total rate grows",
         "with the number of companies while each tenant stays under its own limit.",
     ]

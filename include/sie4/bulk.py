@@ -213,7 +213,12 @@ def _fast(read: Read, size: int, name: str, lenient: bool) -> SieColumns:
     while True:
         block = read(at, _CHUNK)
         while at + len(block) < size and b"\n" not in block:
-            block += read(at + len(block), _CHUNK)  # a line longer than a chunk
+            more = read(at + len(block), _CHUNK)  # a line longer than a chunk
+            if not more:
+                raise _Fallback  # the file shrank while being read
+            block += more
+        if not block and at < size:
+            raise _Fallback
         final = at + len(block) >= size
         if not final:
             block = block[: block.rfind(b"\n") + 1]

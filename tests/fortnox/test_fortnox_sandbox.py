@@ -274,7 +274,7 @@ def test_revoked_grant_becomes_reconnect_required(
 @pytest.mark.slow
 def test_pacer_keeps_threads_under_sandbox_rate_limit(tmp_path: Path, monkeypatch) -> None:
     # A strict sandbox (6 per second) and a pacer under it with margin for network jitter
-    # (as 22 per 5 s is under Fortnox's 25); no retries allowed, so any 429 fails the test.
+    # (as 20 per 5 s is under Fortnox's 25); no retries allowed, so any 429 fails the test.
     with start_sandbox(rate_limit=6, rate_window_s=1.0) as server:
         monkeypatch.setenv("FORTNOX_CLIENT_ID", server.config.client_id)
         monkeypatch.setenv("FORTNOX_CLIENT_SECRET", SECRET)

@@ -7,9 +7,10 @@ tables, header, errors and warnings. Where the fast path must not give up, the
 
 from __future__ import annotations
 
+import importlib.util
 import random
-import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -18,8 +19,18 @@ from include.sie4.bulk import SieColumns, document_to_columns, read_columns
 from include.sie4.errors import SieError
 from include.sie4.reader import read_sie
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-from bench_parse_gen import generate_lines
+
+def _load_generator() -> ModuleType:
+    """bench/bench_parse_gen.py: the benchmark's file generator (stdlib only)."""
+    path = Path(__file__).resolve().parents[2] / "bench" / "bench_parse_gen.py"
+    spec = importlib.util.spec_from_file_location("bench_parse_gen", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+generate_lines = _load_generator().generate_lines
 
 HEADER = """#FLAGGA 0
 #PROGRAM "Test" 1.0
