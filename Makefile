@@ -9,6 +9,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 export PYTHONPATH := $(ROOT)
+# Python's default: cache bytecode in .venv. An inherited PYTHONDONTWRITEBYTECODE makes every
+# process (Airflow tasks, the demo, the tests' subprocesses) recompile Airflow from source.
+unexport PYTHONDONTWRITEBYTECODE
 # Airflow standalone starts its components as `airflow ...`: the venv must be on PATH.
 export PATH := $(VENV)/bin:$(PATH)
 export AIRFLOW_HOME := $(ROOT)/airflow_home
