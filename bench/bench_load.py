@@ -4,10 +4,13 @@
     .venv/bin/python bench/bench_load.py --rows 200000 --db sqlite --runs 1
 
 The file is written once by the books generator's large-file path and cached
-under data/bench/. Every run is a fresh process loading into a freshly
-migrated, empty database (SQLite file / PostgreSQL schema); the clock runs
-from reading the file's bytes to the commit. Results go to
-bench/RESULTS-load.md with --write-results.
+under bench/out/ (git-ignored). Every run is a fresh process loading into a
+freshly migrated, empty database (SQLite file / PostgreSQL schema); the clock
+runs from reading the file's bytes to the commit. The same process then
+reloads the file (``force=True``: DELETE of the partition + write, one
+transaction) and times that too. Stages come from the loader's
+``after_table`` hook. Results go to bench/RESULTS-load.md with
+--write-results (hand-written notes below the NOTES marker are kept).
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ if str(REPO_ROOT) not in sys.path:
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TARGETS = {"postgres": 300_000, "sqlite": 200_000}  # rows/s
+STAGES = ("prepare", "voucher", "voucher_row", "voucher_row_object", "commit")
+NOTES_MARKER = "<!-- NOTES: hand-written below, kept by --write-results -->"
 
 
 def bench_file(rows: int, seed: int, cache_dir: Path) -> Path:
@@ -62,21 +67,37 @@ def child(db: str, url: str, file: Path) -> None:
     data = file.read_bytes()
     columns = read_columns(data)
     t1 = time.perf_counter()
-    result = load_columns(
-        columns,
-        engine,
-        sha256=hashlib.sha256(data).hexdigest(),
-        size_bytes=len(data),
-        file_name=file.name,
-    )
-    t2 = time.perf_counter()
-    engine.dispose()
-    rows = result.counts["voucher_row"]
-    print(
-        json.dumps(
-            {"db": db, "rows": rows, "read_s": t1 - t0, "write_s": t2 - t1, "total_s": t2 - t0}
+    sha256 = hashlib.sha256(data).hexdigest()
+    out: dict[str, float] = {"read_s": t1 - t0}
+    for label in ("first", "reload"):
+        marks: list[tuple[str, float]] = []
+
+        def mark(name: str, marks: list[tuple[str, float]] = marks) -> None:
+            marks.append((name, time.perf_counter()))
+
+        start = time.perf_counter()
+        result = load_columns(
+            columns,
+            engine,
+            sha256=sha256,
+            size_bytes=len(data),
+            file_name=file.name,
+            force=label == "reload",
+            after_table=mark,
         )
-    )
+        end = time.perf_counter()
+        out[f"{label}_write_s"] = end - start
+        stage = dict(marks)
+        # Header tables end with object_balance; before them: company, lock, DELETE.
+        out[f"{label}_prepare_s"] = stage["object_balance"] - start
+        out[f"{label}_voucher_s"] = stage["voucher"] - stage["object_balance"]
+        out[f"{label}_voucher_row_s"] = stage["voucher_row"] - stage["voucher"]
+        out[f"{label}_voucher_row_object_s"] = stage["voucher_row_object"] - stage["voucher_row"]
+        out[f"{label}_commit_s"] = end - stage["voucher_row_object"]
+    engine.dispose()
+    out["write_s"] = out["first_write_s"]
+    out["total_s"] = out["read_s"] + out["write_s"]
+    print(json.dumps({"db": db, "rows": result.counts["voucher_row"], **out}))
 
 
 def _run_child(db: str, url: str, file: Path) -> dict[str, float]:
@@ -158,7 +179,10 @@ def pg_version(pg_url: str) -> str:
 
 
 def write_results(lines: list[str]) -> None:
-    (REPO_ROOT / "bench" / "RESULTS-load.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path = REPO_ROOT / "bench" / "RESULTS-load.md"
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    notes = old[old.index(NOTES_MARKER) :] if NOTES_MARKER in old else NOTES_MARKER + "\n"
+    path.write_text("\n".join(lines) + "\n" + notes, encoding="utf-8")
 
 
 def main() -> None:
@@ -169,7 +193,7 @@ def main() -> None:
     parser.add_argument(
         "--cache-dir",
         type=Path,
-        default=REPO_ROOT / "data" / "bench",
+        default=REPO_ROOT / "bench" / "out",
         help="where the generated file is kept between runs",
     )
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
@@ -184,9 +208,11 @@ def main() -> None:
         return
 
     file = bench_file(args.rows, args.seed, args.cache_dir)
+    start_time = time.time()
     load_before = " / ".join(f"{x:.1f}" for x in os.getloadavg())
     dbs = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     summary: list[str] = []
+    stages: list[str] = []
     for db in dbs:
         runs = []
         for i in range(args.runs):
@@ -195,7 +221,8 @@ def main() -> None:
             print(
                 f"{db} run {i + 1}: {r['rows']} rows in {r['total_s']:.2f} s "
                 f"(read {r['read_s']:.2f} s, write {r['write_s']:.2f} s) "
-                f"= {r['rows'] / r['total_s']:,.0f} rows/s",
+                f"= {r['rows'] / r['total_s']:,.0f} rows/s; reload write "
+                f"{r['reload_write_s']:.2f} s; load avg {os.getloadavg()[0]:.1f}",
                 flush=True,
             )
         best = min(runs, key=lambda r: r["total_s"])
@@ -207,7 +234,14 @@ def main() -> None:
             f"{best['total_s']:.2f} | {rate:,.0f} | {write_rate:,.0f} | "
             f"{TARGETS[db]:,} ({verdict}) |"
         )
+        for label in ("first", "reload"):
+            stages.append(
+                f"| {db} | {label} | "
+                + " | ".join(f"{best[f'{label}_{k}_s']:.2f}" for k in STAGES)
+                + f" | {best[f'{label}_write_s']:.2f} |"
+            )
     print("\n".join(summary))
+    print("\n".join(stages))
     if args.write_results:
         info = machine()
         info["load average (1/5/15 min) before / after"] = (
@@ -216,10 +250,13 @@ def main() -> None:
         if "postgres" in dbs:
             info["postgresql"] = pg_version(args.pg_url)
         command = " ".join(["python", "bench/bench_load.py", *sys.argv[1:]])
+        started = time.strftime("%Y-%m-%d %H:%M %Z", time.localtime(start_time))
         lines = [
             "## Warehouse load (bench/bench_load.py)",
             "",
             f"Command: `.venv/bin/{command}`",
+            "",
+            f"Run: {started}",
             "",
             f"File: {file.name} ({file.stat().st_size / 1e6:.0f} MB, books generator "
             f"`write_large_sie(seed={args.seed})`); best of {args.runs}, each run a fresh process "
@@ -233,6 +270,14 @@ def main() -> None:
             "| rows/s write only | target rows/s |",
             "|---|---|---|---|---|---|---|---|",
             *summary,
+            "",
+            "Write stages of the best run, seconds (prepare = company row, lock, DELETE of the "
+            "old partition, header tables; reload = the same file again with force=True):",
+            "",
+            "| database | load | prepare | voucher | voucher_row | voucher_row_object | commit "
+            "| write |",
+            "|---|---|---|---|---|---|---|---|",
+            *stages,
             "",
         ]
         write_results(lines)

@@ -3,10 +3,11 @@
     cols = read_columns("big.se")          # same errors as read_sie, no object per row
     cols = document_to_columns(read_sie("big.se"))   # the same tables, via records
 
-Design: the file is read in chunks of a few MB (whole lines), so temporaries
+Design: the file is read in chunks of 1 MB (whole lines), so temporaries
 stay bounded and the file is never held whole. Each chunk's lines are
-classified and the ``#VER`` and row lines split into fields with numpy on the
-raw bytes (``_bulk_scan``); amounts become integer öre and dates days, exactly.
+classified and the ``#VER`` and row lines split into fields on the raw bytes
+by compiled (numba) kernels (``_bulk_scan``), two chunks at a time on worker
+threads; amounts become integer öre and dates days, exactly.
 The few header lines (everything outside ``#VER`` blocks) go through the record
 reader's parser with their own line numbers, so messages and header records are
 the record path's own. The voucher checks (balance, undeclared accounts, empty
@@ -20,7 +21,9 @@ from __future__ import annotations
 
 import codecs
 import os
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
@@ -41,7 +44,7 @@ from include.sie4.columns import (
 from include.sie4.errors import SieError
 from include.sie4.records import Diagnostic, SieDocument
 
-__all__ = ["SieColumns", "document_to_columns", "read_columns"]
+__all__ = ["SieColumns", "document_to_columns", "read_columns", "warm_up"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,8 +107,19 @@ def _record_path(data: bytes, name: str, lenient: bool) -> SieColumns:
 
 # -- read_columns ----------------------------------------------------------------
 
+
+def warm_up() -> None:
+    """Load the compiled kernels now rather than in the first read_columns call.
+
+    numba loads them from its cache (``__pycache__``) once per process (~1-2 s
+    here); the very first time per install it compiles them (~15 s).
+    """
+    scan.warm_up()
+
+
 _BOM = b"\xef\xbb\xbf"
-_CHUNK = 1 << 20  # bytes per chunk: bounds the numpy temporaries (~20x a chunk)
+_CHUNK = 1 << 20  # bytes per chunk: bounds the temporaries (a few times a chunk each)
+_THREADS = 2  # chunks scanned at once (the machine has 2 cores)
 _ASCII = bytes(range(0x80))
 _WHITESPACE = b" \t\r\n\x0b\x0c"
 
@@ -156,7 +170,7 @@ def _encoding_of(read: Read, start: int, size: int) -> str:
     content = False
     at = start
     while at < size:
-        block = read(at, 1 << 23)
+        block = read(at, _CHUNK)  # not bigger: see _CHUNK
         if not block:
             raise _Fallback  # the file shrank
         at += len(block)
@@ -209,31 +223,52 @@ def _fast(read: Read, size: int, name: str, lenient: bool) -> SieColumns:
     if encoding == "latin-1":
         raise _Fallback  # rare; the reader's cp1252/latin-1 choice needs the whole text
     parts = _Parts()
-    at, line = start, 1
-    while True:
-        block = read(at, _CHUNK)
-        while at + len(block) < size and b"\n" not in block:
-            more = read(at + len(block), _CHUNK)  # a line longer than a chunk
-            if not more:
-                raise _Fallback  # the file shrank while being read
-            block += more
-        if not block and at < size:
-            raise _Fallback
-        final = at + len(block) >= size
-        if not final:
-            block = block[: block.rfind(b"\n") + 1]
-        chunk = scan.scan_chunk(block, line, encoding == "cp437")
+
+    def collect(chunk: scan.Chunk, final: bool) -> None:
         classes = chunk.classes if final else chunk.classes[:-1]  # last: the next chunk's
         parts.classes.append(classes)
+        chunk.classes = classes[:0]
         parts.header.extend((number, text.decode(encoding)) for number, text in chunk.header)
         chunk.header = []
         parts.chunks.append(chunk)
-        at += len(block)
-        line += len(classes)
-        if final:
-            break
+
+    # The kernels release the GIL: chunks are scanned on worker threads, in order,
+    # with a few in flight (bounded memory) while this thread reads the next.
+    with ThreadPoolExecutor(max_workers=_THREADS) as pool:
+        pending: deque[tuple[Future[scan.Chunk], bool]] = deque()
+        try:
+            at, line = start, 1
+            while True:
+                block = read(at, _CHUNK)
+                while at + len(block) < size and b"\n" not in block:
+                    more = read(at + len(block), _CHUNK)  # a line longer than a chunk
+                    if not more:
+                        raise _Fallback  # the file shrank while being read
+                    block += more
+                if not block and at < size:
+                    raise _Fallback
+                final = at + len(block) >= size
+                if not final:
+                    block = block[: block.rfind(b"\n") + 1]
+                future = pool.submit(scan.scan_chunk, block, line, encoding == "cp437")
+                pending.append((future, final))
+                at += len(block)
+                line += block.count(b"\n")
+                if len(pending) > _THREADS:
+                    done, was_final = pending.popleft()
+                    collect(done.result(), was_final)
+                if final:
+                    break
+            while pending:
+                done, was_final = pending.popleft()
+                collect(done.result(), was_final)
+        finally:
+            for future, _ in pending:
+                future.cancel()
     classes = np.concatenate(parts.classes)
+    parts.classes = []
     _check_structure(classes)
+    del classes
 
     # Header: the reader's own parser over the header lines, at their line numbers.
     line_list = [""] * (parts.header[-1][0] if parts.header else 0)
@@ -256,14 +291,9 @@ def _fast(read: Read, size: int, name: str, lenient: bool) -> SieColumns:
     ver_line = parts.cat("ver_line")
     row_line = parts.cat("row_line")
     kind = parts.cat("row_kind")
-    # The voucher of each row: the number of #VER lines up to it, less one.
-    vers_so_far = np.cumsum(classes == scan.VER, dtype=np.int32)
-    voucher_index = vers_so_far[row_line - 1] - 1
-    del vers_so_far
-    # RTRANS directly followed by TRANS in the same voucher: the twin counts, it does not.
-    paired = np.zeros(len(kind), dtype=bool)
-    paired[:-1] = (kind[:-1] == 1) & (kind[1:] == 0) & (voucher_index[:-1] == voucher_index[1:])
-    in_balance = (kind != 2) & ~paired
+    # The voucher of each row, and which rows count: not BTRANS, and not an RTRANS
+    # directly followed by TRANS in the same voucher (the twin counts, it does not).
+    voucher_index, paired, in_balance = scan.row_vouchers(ver_line, row_line, kind)
     if len(ver_line):
         parser.counts["#VER"] = parser.counts.get("#VER", 0) + len(ver_line)
         for code, count in enumerate(np.bincount(kind, minlength=3).tolist()):
@@ -345,21 +375,8 @@ def _fast(read: Read, size: int, name: str, lenient: bool) -> SieColumns:
 
 
 def _check_structure(cls: np.ndarray) -> None:
-    """Every #VER is followed by '{', rows and '}', with nothing else in between."""
-    seq = cls[cls != scan.BLANK]
-    if len(seq) == 0:
-        return
-    nxt = np.append(seq[1:], scan.HEADER)
-    prv = np.insert(seq[:-1], 0, scan.HEADER)
-    inside = (seq == scan.OPEN) | (seq == scan.ROW)
-    closes = seq == scan.CLOSE
-    ok = (
-        np.all(nxt[seq == scan.VER] == scan.OPEN)
-        and np.all(prv[seq == scan.OPEN] == scan.VER)
-        and np.all((nxt[inside] == scan.ROW) | (nxt[inside] == scan.CLOSE))
-        and np.all((prv[closes] == scan.OPEN) | (prv[closes] == scan.ROW))
-    )
-    if not ok:
+    """Every #VER is followed by '{', rows and '}'; no '{', '}' or row outside those."""
+    if not scan.structure_ok(cls):
         raise _Fallback
 
 

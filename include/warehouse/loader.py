@@ -279,22 +279,96 @@ class _Partition:
     extract_id: str
 
 
+def _with_nulls(values: list[Any], chunk: pa.Array) -> list[Any]:
+    if chunk.null_count:
+        for i in np.flatnonzero(~np.asarray(chunk.is_valid())).tolist():
+            values[i] = None
+    return values
+
+
+def _quantity_texts(chunk: pa.Array) -> list[str | None]:
+    """Canonical quantity text (8 decimals, as ``quantity_text``) built by Arrow, not per value."""
+    t = chunk.type
+    low, high = _decimal_words(chunk)
+    if (
+        t.scale != 8
+        or not np.array_equal(high, low >> 63)
+        or bool((low == np.iinfo(np.int64).min).any())  # no int64 magnitude
+    ):
+        return [None if v is None else quantity_text(v) for v in chunk.to_pylist()]
+    magnitude = np.abs(low)
+    unit = 10**8
+    missing = ~np.asarray(chunk.is_valid()) if chunk.null_count else None
+    whole = pc.cast(pa.array(magnitude // unit, mask=missing), pa.string())
+    signed = pc.binary_join_element_wise(pa.array(np.where(low < 0, "-", "")), whole, "")
+    fraction = pc.utf8_lpad(pc.cast(pa.array(magnitude % unit), pa.string()), 8, "0")
+    texts: list[str | None] = pc.binary_join_element_wise(signed, fraction, ".").to_pylist()
+    return texts
+
+
+def _sqlite_chunk(chunk: pa.Array) -> list[Any]:
+    """Python values of one Arrow chunk in the exact form the SQLite column types store."""
+    t = chunk.type
+    n = len(chunk)
+    if chunk.null_count == n:
+        return [None] * n
+    if pa.types.is_decimal(t):
+        if t.scale == 2 and t.precision <= 18:  # money: the unscaled value is integer öre
+            return _with_nulls(_decimal_words(chunk)[0].tolist(), chunk)
+        return _quantity_texts(chunk)
+    if pa.types.is_date(t):
+        return pc.cast(chunk, pa.string()).to_pylist()
+    if pa.types.is_boolean(t):
+        chunk = pc.cast(chunk, pa.int8())
+    if pa.types.is_integer(chunk.type):
+        dtype = (
+            f"<{'i' if pa.types.is_signed_integer(chunk.type) else 'u'}{chunk.type.bit_width // 8}"
+        )
+        return _with_nulls(
+            _fixed_values(chunk, dtype).tolist(), chunk
+        )  # much faster than to_pylist
+    return chunk.to_pylist()
+
+
 def _sqlite_column(array: pa.ChunkedArray) -> list[Any]:
     """Python values in the exact form the SQLite column types store."""
-    t = array.type
-    if pa.types.is_decimal(t):
-        if t.scale == 2:  # money -> integer öre
-            hundred = pa.scalar(Decimal(100), pa.decimal128(3, 0))
-            array = pc.cast(pc.multiply_checked(array, hundred), pa.int64())
-        else:
-            return [None if v is None else quantity_text(v) for v in array.to_pylist()]
-    elif pa.types.is_date(t):
-        return pc.cast(array, pa.string()).to_pylist()
-    elif pa.types.is_boolean(t):
-        array = pc.cast(array, pa.int8())
-    if pa.types.is_integer(array.type) and array.null_count == 0:
-        return list(array.to_numpy().tolist())  # much faster than to_pylist for numbers
-    return array.to_pylist()
+    values: list[Any] = []
+    for chunk in array.chunks:
+        values.extend(_sqlite_chunk(chunk))
+    return values
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _literal_groups(data: pa.Table) -> Iterator[tuple[dict[str, str], pa.Table]]:
+    """The table split by which columns are NULL or empty text, each part in file order.
+
+    Each part gets its own statement with those values as SQL literals: binding
+    ``None`` costs sqlite3 about as much as a whole integer column (it goes
+    through the adapter lookup) and every bound string is copied. Usually one
+    part holds nearly every row (no quantity, no row date, empty texts).
+    """
+    tests: list[tuple[str, str, pa.ChunkedArray]] = []  # (column, literal, mask)
+    for name in data.column_names:
+        column = data.column(name)
+        if column.null_count:
+            tests.append((name, "NULL", column.is_null()))
+        if pa.types.is_string(column.type):
+            empty = pc.equal(pc.binary_length(column), 0)
+            if pc.any(empty).as_py():
+                tests.append((name, "''", pc.fill_null(empty, False)))
+    if not tests:
+        yield {}, data
+        return
+    pattern = np.zeros(data.num_rows, dtype=np.int64)
+    for bit, (_, _, mask) in enumerate(tests):
+        pattern |= np.asarray(mask).astype(np.int64) << bit
+    for value in np.unique(pattern).tolist():
+        literals = {name: sql for bit, (name, sql, _) in enumerate(tests) if value >> bit & 1}
+        rows = np.flatnonzero(pattern == value)
+        yield literals, data if len(rows) == data.num_rows else data.take(rows)
 
 
 def _insert_sqlite(
@@ -307,19 +381,17 @@ def _insert_sqlite(
     if data.num_rows == 0:
         return
     names = ["company_id", "fiscal_year_start", *(w for w, _ in mapping), "extract_id"]
-    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
-    n = data.num_rows
-    columns = [_sqlite_column(data.column(src)) for _, src in mapping]
-    rows = zip(
-        repeat(part.company_id, n),
-        repeat(part.fiscal_year_start.isoformat(), n),
-        *columns,
-        repeat(part.extract_id, n),
-        strict=True,
-    )
+    # The partition's own values are literals too (int, ISO date, quoted text).
+    head = [str(int(part.company_id)), _sql_text(part.fiscal_year_start.isoformat())]
+    tail = [_sql_text(part.extract_id)]
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        cursor.executemany(sql, rows)  # type: ignore[arg-type]  # sqlite3 takes any iterable
+        for literals, group in _literal_groups(data.select([src for _, src in mapping])):
+            values = [*head, *(literals.get(src, "?") for _, src in mapping), *tail]
+            sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join(values)})"
+            columns = [_sqlite_column(group.column(s)) for _, s in mapping if s not in literals]
+            rows = zip(*columns, strict=True) if columns else repeat((), group.num_rows)
+            cursor.executemany(sql, rows)  # type: ignore[arg-type]  # takes any iterable
     finally:
         cursor.close()
 
@@ -418,35 +490,43 @@ def _fixed_values(array: pa.Array, dtype: str) -> np.ndarray:
     return np.frombuffer(array.buffers()[1], dtype=dtype, count=n + array.offset)[array.offset :]
 
 
-def _binary_field(array: pa.Array) -> pa.Array:
-    """One column as PostgreSQL binary COPY fields (length prefix included)."""
+def _fixed_payload(array: pa.Array) -> np.ndarray | None:
+    """(n, width) uint8 matrix of a fixed-width column's binary values; None for texts."""
     t = array.type
-    n = len(array)
-    valid = array.is_valid() if array.null_count else None
-    null_field = pa.scalar(_NULL_FIELD, pa.binary())
-    if pa.types.is_string(t) or pa.types.is_large_string(t):
-        dtype = "<i8" if pa.types.is_large_string(t) else "<i4"
-        offsets = np.frombuffer(array.buffers()[1], dtype=dtype, count=n + 1 + array.offset)
-        lengths = np.diff(offsets[array.offset :]).astype(">i4")
-        prefix = pa.FixedSizeBinaryArray.from_buffers(
-            pa.binary(4), n, [None, pa.py_buffer(lengths.tobytes())]
-        ).cast(pa.binary())
-        values = pc.binary_join_element_wise(prefix, array.cast(pa.binary()), b"")
-        return values if valid is None else pc.coalesce(values, null_field)
     if pa.types.is_decimal(t):
-        return _prefixed(_numeric_payload(array), valid)
+        return _numeric_payload(array)
     if pa.types.is_date32(t):
         payload = (_fixed_values(array, "<i4") - _PG_EPOCH_SHIFT).astype(">i4")
     elif pa.types.is_boolean(t):
-        flags = pc.coalesce(array, False) if valid is not None else array
+        flags = pc.coalesce(array, False) if array.null_count else array
         payload = flags.to_numpy(zero_copy_only=False).astype(np.uint8)
     elif pa.types.is_integer(t):
         width = t.bit_width // 8
         kind = "i" if pa.types.is_signed_integer(t) else "u"
         payload = _fixed_values(array, f"<{kind}{width}").astype(f">{kind}{width}")
+    elif pa.types.is_string(t) or pa.types.is_large_string(t):
+        return None
     else:
         raise TypeError(f"no binary COPY encoding for {t}")
-    return _prefixed(payload.view(np.uint8).reshape(n, -1), valid)
+    return payload.view(np.uint8).reshape(len(array), -1)
+
+
+def _binary_field(array: pa.Array) -> pa.Array:
+    """One column as PostgreSQL binary COPY fields (length prefix included)."""
+    t = array.type
+    n = len(array)
+    valid = array.is_valid() if array.null_count else None
+    payload = _fixed_payload(array)
+    if payload is not None:
+        return _prefixed(payload, valid)
+    dtype = "<i8" if pa.types.is_large_string(t) else "<i4"
+    offsets = np.frombuffer(array.buffers()[1], dtype=dtype, count=n + 1 + array.offset)
+    lengths = np.diff(offsets[array.offset :]).astype(">i4")
+    prefix = pa.FixedSizeBinaryArray.from_buffers(
+        pa.binary(4), n, [None, pa.py_buffer(lengths.tobytes())]
+    ).cast(pa.binary())
+    values = pc.binary_join_element_wise(prefix, array.cast(pa.binary()), b"")
+    return values if valid is None else pc.coalesce(values, pa.scalar(_NULL_FIELD, pa.binary()))
 
 
 def _binary_constant(value: int | date | str, pg_type: Literal["int4", "date", "text"]) -> bytes:
@@ -461,15 +541,65 @@ def _binary_constant(value: int | date | str, pg_type: Literal["int4", "date", "
     return len(payload).to_bytes(4, "big") + payload
 
 
-def _binary_rows(batch: pa.RecordBatch, first: bytes, last: bytes) -> bytes:
-    """COPY binary tuples of a batch; ``first``/``last`` are the partition's constant fields."""
-    if batch.num_rows == 0:
+@dataclass(frozen=True, slots=True)
+class _BinaryLayout:
+    """Column order of a binary COPY: constants, then fixed-width fields, then the rest.
+
+    Fields in a row may come in any order the COPY column list names, so every
+    constant (the partition's keys, columns that are all NULL or all empty
+    text) is rendered once, the fixed-width fields are one numpy block and
+    only texts and nullable fields need Arrow's element-wise join.
+    """
+
+    head: bytes  # field count + constant fields
+    constants: tuple[str, ...]
+    fixed: tuple[str, ...]
+    variable: tuple[str, ...]
+
+    @property
+    def order(self) -> tuple[str, ...]:
+        return (*self.constants, *self.fixed, *self.variable)
+
+
+def _binary_layout(source: pa.Table, constants: Mapping[str, bytes]) -> _BinaryLayout:
+    fields = dict(constants)
+    fixed: list[str] = []
+    variable: list[str] = []
+    for name in source.column_names:
+        column = source.column(name)
+        textual = pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
+        if column.null_count == len(column):
+            fields[name] = _NULL_FIELD
+        elif textual and column.null_count == 0 and pc.max(pc.binary_length(column)).as_py() == 0:
+            fields[name] = bytes(4)  # every value is the empty text
+        elif column.null_count == 0 and not textual:
+            fixed.append(name)
+        else:
+            variable.append(name)
+    count = len(fields) + len(fixed) + len(variable)
+    head = count.to_bytes(2, "big") + b"".join(fields.values())
+    return _BinaryLayout(head, tuple(fields), tuple(fixed), tuple(variable))
+
+
+def _binary_rows(batch: pa.RecordBatch, layout: _BinaryLayout) -> bytes:
+    """COPY binary tuples of a batch, fields in ``layout.order``."""
+    n = batch.num_rows
+    if n == 0:
         return b""
-    fields = [_binary_field(column) for column in batch.columns]
-    count = (len(fields) + 3).to_bytes(2, "big")  # + company_id, fiscal_year_start, extract_id
-    head = pa.scalar(count + first, pa.binary())
-    tail = pa.scalar(last, pa.binary())
-    rows = pc.binary_join_element_wise(head, *fields, tail, b"")
+    parts = [np.broadcast_to(np.frombuffer(layout.head, np.uint8), (n, len(layout.head)))]
+    for name in layout.fixed:
+        payload = _fixed_payload(batch.column(name))
+        assert payload is not None
+        width = np.array([payload.shape[1]], ">i4").view(np.uint8)
+        parts += [np.broadcast_to(width, (n, 4)), payload]
+    block = np.ascontiguousarray(np.concatenate(parts, axis=1))
+    if not layout.variable:
+        return block.tobytes()
+    fixed = pa.FixedSizeBinaryArray.from_buffers(
+        pa.binary(block.shape[1]), n, [None, pa.py_buffer(block)]
+    ).cast(pa.binary())
+    variable = [_binary_field(batch.column(name)) for name in layout.variable]
+    rows = pc.binary_join_element_wise(fixed, *variable, b"")
     offsets = np.frombuffer(rows.buffers()[1], dtype=np.int32, count=len(rows) + 1 + rows.offset)
     start, end = int(offsets[rows.offset]), int(offsets[-1])
     return rows.buffers()[2].slice(start, end - start).to_pybytes()
@@ -521,14 +651,17 @@ def _insert_postgres(
     if not _fits_binary(source):
         _copy_csv(raw, _copy_sql(conn, table, names, "csv"), source, part)
         return
-    first = _binary_constant(part.company_id, "int4") + _binary_constant(
-        part.fiscal_year_start, "date"
-    )
-    last = _binary_constant(part.extract_id, "text")
-    sql = _copy_sql(conn, table, names, "binary")
+    keys = {
+        "company_id": _binary_constant(part.company_id, "int4"),
+        "fiscal_year_start": _binary_constant(part.fiscal_year_start, "date"),
+        "extract_id": _binary_constant(part.extract_id, "text"),
+    }
+    layout = _binary_layout(source, keys)
+    warehouse_name = {src: w for w, src in mapping} | {k: k for k in keys}
+    sql = _copy_sql(conn, table, [warehouse_name[c] for c in layout.order], "binary")
     with raw.cursor() as cursor, cursor.copy(sql) as copy:  # type: ignore[union-attr]
         copy.write(_COPY_HEADER)
-        for chunk in _pipelined(lambda batch: _binary_rows(batch, first, last), source):
+        for chunk in _pipelined(lambda batch: _binary_rows(batch, layout), source):
             copy.write(chunk)
         copy.write(_COPY_TRAILER)
 

@@ -161,6 +161,8 @@ def test_structure_errors_agree() -> None:
         HEADER + "#VER A 1 20240105\n{\n#TRANS 1930 {} 5\n",
         HEADER + "{\n#TRANS 1930 {} 5\n}\n",
         HEADER + "#TRANS 1930 {} 5\n",
+        HEADER + "#TRANS 1930 {} 5\n}\n",  # a row and '}' outside any voucher
+        HEADER + voucher("#TRANS 1930 {} 5", "#TRANS 3001 {} -5") + "#TRANS 1930 {} 5\n}\n",
         HEADER + voucher("#TRANS 1930 {} 5", "#KONTO 1 x", "#TRANS 3001 {} -5"),
         HEADER + voucher("#TRANS 1930 {} 5", "#TRANS 3001 {} -5") + "#KONTO 4000 late\n",
     ):

@@ -37,7 +37,8 @@ EDGE_ROWS: list[tuple[str, str | None]] = [
 BIG_QUANTITY = "12345678901234567890.12345678"  # beyond int64 as unscaled öre-of-quantity
 
 
-def _sie(rows: list[tuple[str, str | None]]) -> bytes:
+def _sie(rows: list[tuple[str, str | None]], *, plain: bool = False) -> bytes:
+    """A one-voucher file; ``plain`` rows have no date, text or twin (all-constant columns)."""
     lines = [
         "#FLAGGA 0",
         '#PROGRAM "Test" 1',
@@ -56,7 +57,13 @@ def _sie(rows: list[tuple[str, str | None]]) -> bytes:
     for amount, quantity in rows:
         total += D(amount)
         q = f" {quantity}" if quantity is not None else ""
+        if plain:
+            lines.append(f"   #TRANS 3010 {{}} {amount}")
+            continue
         lines.append(f'   #TRANS 3010 {{1 100}} {amount} 20240116 "r\\\\ad, \\"x\\""{q}')
+    if plain:
+        lines += [f"   #TRANS 1930 {{}} {-total}", "}"]
+        return ("\r\n".join(lines) + "\r\n").encode("latin-1")
     lines.append(f"   #TRANS 1930 {{}} {-total - 5}")  # the RTRANS twin below adds 5
     lines.append('   #RTRANS 1930 {} 5.00 "" "" "" sign')
     lines.append('   #TRANS 1930 {} 5.00 "" "" "" sign')
@@ -119,6 +126,26 @@ def test_binary_copy_equals_csv_copy(
 
 
 @pytest.mark.postgres
+def test_binary_copy_of_constant_columns(
+    pg_warehouse_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """All-NULL quantity/date and all-empty texts go as constants in the COPY head."""
+    data = _sie([("1.00", None), ("-3.50", None)], plain=True)
+    source = read_columns(data).rows
+    layout = loader._binary_layout(source.select(["quantity", "text", "amount", "kind"]), {})
+    assert layout.constants == ("quantity", "text") and layout.fixed == ("amount",)
+    binary_rows, binary_sum, csv_rows, csv_sum = _load_both_ways(
+        pg_warehouse_url, data, monkeypatch
+    )
+    assert binary_rows == csv_rows and binary_sum == csv_sum
+    assert [(r[1], r[2], r[3], r[4]) for r in binary_rows] == [
+        (D("1.00"), None, None, ""),
+        (D("-3.50"), None, None, ""),
+        (D("2.50"), None, None, ""),
+    ]
+
+
+@pytest.mark.postgres
 def test_quantity_beyond_64_bits_falls_back_to_csv(pg_warehouse_url: str) -> None:
     data = _sie([("1.00", BIG_QUANTITY), ("2.00", "1.5")])
     load_sie(data, pg_warehouse_url, file_name="big.se")
@@ -134,3 +161,22 @@ def test_fits_binary_spots_wide_decimals() -> None:
     wide = pa.table({"q": pa.array([D("1.5"), None, D("92233720368.54775808")], q)})
     assert loader._fits_binary(small)
     assert not loader._fits_binary(wide)
+
+
+def test_mixed_nulls_load_exactly(warehouse_url: str) -> None:
+    """Rows with and without quantity/row date (SQLite groups them by null pattern)."""
+    data = _sie(EDGE_ROWS)
+    result = load_sie(data, warehouse_url, file_name="edge.se")
+    expected = read_columns(data).rows
+    rows = _voucher_rows(warehouse_url)
+    assert [r[0] for r in rows] == expected.column("row_index").to_pylist()
+    assert [r[1] for r in rows] == expected.column("amount").to_pylist()
+    assert [r[2] for r in rows] == expected.column("quantity").to_pylist()
+    assert [r[3] for r in rows] == expected.column("date").to_pylist()
+    assert [r[4] for r in rows] == expected.column("text").to_pylist()
+    assert [r[5] for r in rows] == expected.column("in_balance").to_pylist()
+    assert None in [r[2] for r in rows] and None in [r[3] for r in rows]
+    assert {r[2] for r in rows} - {None} and {r[3] for r in rows} - {None}
+    again = load_sie(data, warehouse_url, file_name="edge.se", force=True)
+    assert again.counts == result.counts
+    assert _voucher_rows(warehouse_url) == rows
