@@ -3,8 +3,10 @@
 A load runs in ONE transaction: it locks the partition, deletes its rows from
 every partition table and writes the new ones, so readers see the old books
 or the new, never a mix, and a failure leaves the old books untouched.
-Vouchers and rows come from the bulk path (Arrow tables): COPY on PostgreSQL,
-``executemany`` of prepared tuples on SQLite. No per-row objects.
+Vouchers and rows come from the bulk path (Arrow tables): binary COPY on
+PostgreSQL (fields rendered column-wise by numpy/Arrow), ``executemany`` on
+SQLite with NULLs, empty texts and partition keys as SQL literals. No
+per-row Python code on PostgreSQL, no per-row objects on either.
 """
 
 from __future__ import annotations
