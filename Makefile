@@ -21,6 +21,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__PARALLELISM := 4
 export AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG := 4
 export AIRFLOW__CORE__EXECUTOR := LocalExecutor
+# user:role (the password is generated per machine into airflow_home/passwords.json)
 export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS := admin:admin
 export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE := $(ROOT)/airflow_home/passwords.json
 export AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL := 30
@@ -58,7 +59,6 @@ $(AIRFLOW_HOME)/secrets.env: | $(STAMP)
 
 $(AIRFLOW_HOME)/.db-migrated: $(STAMP) | $(AIRFLOW_HOME)/secrets.env
 	mkdir -p $(AIRFLOW_HOME) data
-	test -f $(AIRFLOW_HOME)/passwords.json || echo '{"admin": "admin"}' > $(AIRFLOW_HOME)/passwords.json
 	$(VENV)/bin/airflow db migrate > $(AIRFLOW_HOME)/db-migrate.log 2>&1 || (tail -20 $(AIRFLOW_HOME)/db-migrate.log; exit 1)
 	touch $@
 
@@ -88,7 +88,7 @@ format: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
-# Standalone Airflow (UI on http://127.0.0.1:8080, user admin/admin) in its own process
+# Standalone Airflow (UI on http://127.0.0.1:8080, user admin, generated password) in its own process
 # group, so that airflow-stop ends it and every child.
 airflow: airflow-init
 	@if [ -f $(AIRFLOW_HOME)/standalone.pid ] && kill -0 -$$(cat $(AIRFLOW_HOME)/standalone.pid) 2>/dev/null; then \
@@ -96,7 +96,8 @@ airflow: airflow-init
 	set -a; source $(AIRFLOW_HOME)/secrets.env; set +a; \
 	setsid $(VENV)/bin/airflow standalone > $(AIRFLOW_HOME)/standalone.log 2>&1 < /dev/null & \
 	echo $$! > $(AIRFLOW_HOME)/standalone.pid
-	@echo "Airflow starting: http://127.0.0.1:8080 (admin/admin); log: airflow_home/standalone.log; stop: make airflow-stop"
+	@echo "Airflow starting: http://127.0.0.1:8080 (user admin, password in airflow_home/passwords.json)"
+	@echo "log: airflow_home/standalone.log; stop: make airflow-stop"
 
 airflow-stop:
 	@if [ -f $(AIRFLOW_HOME)/standalone.pid ]; then \

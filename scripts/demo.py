@@ -347,7 +347,8 @@ def main() -> int:
     stage_fortnox(warehouse_url)
     heading(f"Demo finished in {time.monotonic() - started:.0f} s")
     print(f"   warehouse: {warehouse_url}")
-    print("   explore:   make airflow  (UI http://127.0.0.1:8080, admin/admin)")
+    print("   explore:   make airflow  (UI http://127.0.0.1:8080, user admin,")
+    print("              password in airflow_home/passwords.json)")
     return 0
 
 

@@ -6,6 +6,7 @@ its values are never printed.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import sys
@@ -14,8 +15,18 @@ from pathlib import Path
 from cryptography.fernet import Fernet
 
 
+def write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+
+
 def main(target: str) -> int:
     path = Path(target)
+    passwords = path.with_name("passwords.json")
+    if not passwords.exists():  # the local Airflow UI's admin password (simple auth manager)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_private(passwords, json.dumps({"admin": secrets.token_urlsafe(12)}))
     if path.exists():
         return 0
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -26,9 +37,7 @@ def main(target: str) -> int:
         f"AIRFLOW__API_AUTH__JWT_SECRET={secrets.token_urlsafe(32)}",
         f"AIRFLOW__API__SECRET_KEY={secrets.token_urlsafe(32)}",
     ]
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write("\n".join(lines) + "\n")
+    write_private(path, "\n".join(lines) + "\n")
     print(f"wrote per-machine secrets to {path} (mode 0600)")
     return 0
 
