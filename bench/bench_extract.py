@@ -10,13 +10,10 @@ sharing the file pacer and the token store (as Airflow's task processes do).
 from __future__ import annotations
 
 import argparse
-import io
 import multiprocessing
 import os
 import platform
-import secrets
 import signal
-import socket
 import sys
 import tempfile
 import time
@@ -29,20 +26,12 @@ from cryptography.fernet import Fernet
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from include.fortnox.cli import connect  # noqa: E402
 from include.fortnox.config import FortnoxSettings  # noqa: E402
 from include.fortnox.session import FortnoxSession  # noqa: E402
-from include.fortnox.token_schema import create_token_tables  # noqa: E402
-from include.fortnox_sandbox.server import SandboxConfig, SandboxServer  # noqa: E402
+from include.fortnox_sandbox.local import connected_sandbox  # noqa: E402
 from include.ingest import extract as steps  # noqa: E402
 
 TODAY = date(2026, 3, 1)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _plain_signals() -> None:
@@ -95,39 +84,14 @@ def main() -> int:
             "FORTNOX_PACER_DIR": str(root / "pacer"),
         }
     )
-    secret = secrets.token_urlsafe(24)
-    redirect = f"http://127.0.0.1:{_free_port()}/callback"
-    config = SandboxConfig(
-        client_secret=secret,
+    with connected_sandbox(
+        token_store_url=f"sqlite:///{root / 'app.db'}",
         companies=args.companies,
         seed=2026,
         vouchers_per_year=args.vouchers_per_year,
         today=TODAY,
-        redirect_uri=redirect,
-    )
-    with SandboxServer(config) as server:
-        base = server.base_url
-        settings = FortnoxSettings.from_mapping(
-            {
-                "api_url": f"{base}/3",
-                "auth_url": f"{base}/oauth-v1/auth",
-                "token_url": f"{base}/oauth-v1/token",
-                "revoke_url": f"{base}/oauth-v1/revoke",
-                "client_id": config.client_id,
-                "client_secret": secret,
-                "redirect_uri": redirect,
-                "token_store_url": f"sqlite:///{root / 'app.db'}",
-            }
-        )
-        session = FortnoxSession(settings)
-        create_token_tables(session.store.engine)
-        tenants = [str(t["TenantId"]) for t in httpx.get(f"{base}/admin/tenants").json()["Tenants"]]
-        for tenant in tenants:
-            connect(
-                settings, session.oauth, session.store, auto=True, tenant=tenant, out=io.StringIO()
-            )
-        session.close()
-
+    ) as local:
+        base, settings, tenants = local.base_url, local.settings, local.tenant_ids
         pool = multiprocessing.get_context("fork").Pool(args.workers, initializer=_plain_signals)
         httpx.post(f"{base}/admin/reset-stats")
         started = time.monotonic()

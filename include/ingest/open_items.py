@@ -64,29 +64,44 @@ def _paid_by_invoice(payments: Iterable[Mapping[str, Any]], year_end: date) -> d
     return paid
 
 
-def receivables_at(
+@dataclass(frozen=True, slots=True)
+class _Fields:
+    """Where a kind of invoice keeps its number, party and cancellation flags."""
+
+    number: str
+    party_number: str
+    party_name: str
+    cancelled: tuple[str, ...]
+
+
+_CUSTOMER = _Fields("DocumentNumber", "CustomerNumber", "CustomerName", ("Cancelled",))
+# Supplier invoices say "Cancel"; payments refer to the invoice's GivenNumber.
+_SUPPLIER = _Fields("GivenNumber", "SupplierNumber", "SupplierName", ("Cancel", "Cancelled"))
+
+
+def _open_at(
     invoices: Iterable[Mapping[str, Any]],
     payments: Iterable[Mapping[str, Any]],
     year_end: date,
+    fields: _Fields,
 ) -> list[OpenItem]:
-    """Customer invoices open at ``year_end`` (items of /3/invoices and /3/invoicepayments)."""
     paid = _paid_by_invoice(payments, year_end)
     items = []
     for invoice in invoices:
         invoice_date = _day(invoice.get("InvoiceDate"))
         if invoice_date is None or invoice_date > year_end:
             continue
-        if invoice.get("Cancelled") or invoice.get("Booked") is False:
+        if any(invoice.get(flag) for flag in fields.cancelled) or invoice.get("Booked") is False:
             continue
-        number = str(invoice["DocumentNumber"])
+        number = str(invoice[fields.number])
         total = _money(invoice["Total"])
         open_amount = total - paid.get(number, Decimal(0))
         if open_amount != 0:
             items.append(
                 OpenItem(
                     invoice_number=number,
-                    party_number=str(invoice.get("CustomerNumber", "")),
-                    party_name=str(invoice.get("CustomerName", "")),
+                    party_number=str(invoice.get(fields.party_number, "")),
+                    party_name=str(invoice.get(fields.party_name, "")),
                     invoice_date=invoice_date,
                     due_date=_day(invoice.get("DueDate")),
                     total=total,
@@ -96,6 +111,15 @@ def receivables_at(
                 )
             )
     return sorted(items, key=lambda i: (i.invoice_date, i.invoice_number))
+
+
+def receivables_at(
+    invoices: Iterable[Mapping[str, Any]],
+    payments: Iterable[Mapping[str, Any]],
+    year_end: date,
+) -> list[OpenItem]:
+    """Customer invoices open at ``year_end`` (items of /3/invoices and /3/invoicepayments)."""
+    return _open_at(invoices, payments, year_end, _CUSTOMER)
 
 
 def payables_at(
@@ -104,32 +128,7 @@ def payables_at(
     year_end: date,
 ) -> list[OpenItem]:
     """Supplier invoices open at ``year_end`` (payments refer to the invoice's GivenNumber)."""
-    paid = _paid_by_invoice(payments, year_end)
-    items = []
-    for invoice in supplier_invoices:
-        invoice_date = _day(invoice.get("InvoiceDate"))
-        if invoice_date is None or invoice_date > year_end:
-            continue
-        if invoice.get("Cancel") or invoice.get("Cancelled") or invoice.get("Booked") is False:
-            continue
-        number = str(invoice["GivenNumber"])
-        total = _money(invoice["Total"])
-        open_amount = total - paid.get(number, Decimal(0))
-        if open_amount != 0:
-            items.append(
-                OpenItem(
-                    invoice_number=number,
-                    party_number=str(invoice.get("SupplierNumber", "")),
-                    party_name=str(invoice.get("SupplierName", "")),
-                    invoice_date=invoice_date,
-                    due_date=_day(invoice.get("DueDate")),
-                    total=total,
-                    paid=paid.get(number, Decimal(0)),
-                    open_amount=open_amount,
-                    currency=str(invoice.get("Currency") or "SEK"),
-                )
-            )
-    return sorted(items, key=lambda i: (i.invoice_date, i.invoice_number))
+    return _open_at(supplier_invoices, payments, year_end, _SUPPLIER)
 
 
 def items_from_pages(pages: Iterable[bytes], collection: str) -> list[dict[str, Any]]:

@@ -11,13 +11,10 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import multiprocessing
 import os
-import secrets
 import signal
-import socket
 import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -34,7 +31,7 @@ from include.fortnox.config import FortnoxSettings
 from include.fortnox.models import ReconnectRequired
 from include.fortnox.session import FortnoxSession
 from include.fortnox.tokens import TokenCipher
-from include.fortnox_sandbox.server import SandboxConfig, SandboxServer
+from include.fortnox_sandbox.local import connected_sandbox
 from include.ingest import extract as steps
 from include.ingest.landing import MANIFEST_NAME, SIE_FILE_NAME
 from include.sie4.reader import read_sie
@@ -46,28 +43,10 @@ COMPANIES = 20
 TODAY = date(2026, 3, 1)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """A 20-company sandbox with every company connected through the consent flow."""
-    from include.fortnox.cli import connect
-
     root = tmp_path_factory.mktemp("fortnox-world")
-    redirect = f"http://127.0.0.1:{_free_port()}/callback"
-    secret = secrets.token_urlsafe(24)
-    config = SandboxConfig(
-        client_secret=secret,
-        companies=COMPANIES,
-        seed=11,
-        vouchers_per_year=60,
-        today=TODAY,
-        redirect_uri=redirect,
-    )
     env = {
         "FORTNOX_TOKEN_KEY": Fernet.generate_key().decode(),
         "PROJECT_DATA_DIR": str(root / "data"),
@@ -75,48 +54,27 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     }
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
-    with SandboxServer(config) as server:
-        base = server.base_url
-        settings = FortnoxSettings.from_mapping(
-            {
-                "api_url": f"{base}/3",
-                "auth_url": f"{base}/oauth-v1/auth",
-                "token_url": f"{base}/oauth-v1/token",
-                "revoke_url": f"{base}/oauth-v1/revoke",
-                "client_id": config.client_id,
-                "client_secret": secret,
-                "redirect_uri": redirect,
-                "token_store_url": f"sqlite:///{root / 'app.db'}",
+    try:
+        with connected_sandbox(
+            token_store_url=f"sqlite:///{root / 'app.db'}",
+            companies=COMPANIES,
+            seed=11,
+            vouchers_per_year=60,
+            today=TODAY,
+        ) as local:
+            yield {
+                "base": local.base_url,
+                "settings": local.settings,
+                "tenants": local.tenants,
+                "root": root,
+                "env": env,
             }
-        )
-        tenants = httpx.get(f"{base}/admin/tenants").json()["Tenants"]
-        session = FortnoxSession(settings)
-        from include.fortnox.token_schema import create_token_tables
-
-        create_token_tables(session.store.engine)
-        for tenant in tenants:
-            connect(
-                settings,
-                session.oauth,
-                session.store,
-                auto=True,
-                tenant=str(tenant["TenantId"]),
-                out=io.StringIO(),
-            )
-        session.close()
-        yield {
-            "base": base,
-            "settings": settings,
-            "tenants": tenants,
-            "root": root,
-            "secret": secret,
-            "env": env,
-        }
-    for key, value in old.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+    finally:
+        for key, value in old.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def _plain_signals() -> None:
