@@ -9,7 +9,9 @@ stop the others. Sources:
 2. **Inbox** (`data/inbox/`): SIE files a person drops there, exported from any accounting
    program; checked every 15 minutes. A loaded file moves to `processed/`; a rejected one
    to `failed/` with `<name>.errors.txt` listing every error with its line number.
-3. **Manual run**: give `file_path` to load one file from anywhere (it is not moved).
+3. **Manual run**: give `file_path` to load one file from anywhere (it is not moved), or
+   set `scan_landing` to load every landed extract the warehouse lacks (catch-up after a
+   paused DAG or a lost event).
 
 Each load replaces one (company, fiscal year) partition in one transaction; loading the same
 extract again changes nothing. Every loaded partition emits a `warehouse_books` asset event.
