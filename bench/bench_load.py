@@ -42,9 +42,7 @@ def bench_file(rows: int, seed: int, cache_dir: Path) -> Path:
     path = cache_dir / f"load-{rows}-seed{seed}.se"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(".partial")
-        stats = write_large_sie(partial, seed, rows)
-        partial.rename(path)
+        stats = write_large_sie(path, seed, rows)  # complete or absent (it renames at the end)
         print(f"wrote {path} ({stats.rows} rows, {stats.bytes_written / 1e6:.0f} MB)")
     return path
 
@@ -101,12 +99,13 @@ def child(db: str, url: str, file: Path) -> None:
 
 
 def _run_child(db: str, url: str, file: Path) -> dict[str, float]:
-    done = subprocess.run(
-        [sys.executable, __file__, "--child", db, "--url", url, "--file", str(file)],
+    done = subprocess.run(  # the URL goes by environment: it may hold a password (ps)
+        [sys.executable, __file__, "--child", db, "--file", str(file)],
         capture_output=True,
         text=True,
         check=False,
         cwd=REPO_ROOT,
+        env={**os.environ, "BENCH_LOAD_URL": url},
     )
     if done.returncode != 0:
         raise SystemExit(f"{db} run failed:\n{done.stderr[-3000:]}")
@@ -200,11 +199,10 @@ def main() -> None:
     parser.add_argument("--pg-url", default=os.environ.get("WAREHOUSE_TEST_PG_URL", DEFAULT_PG_URL))
     parser.add_argument("--write-results", action="store_true", help="write bench/RESULTS-load.md")
     parser.add_argument("--child", help=argparse.SUPPRESS)
-    parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--file", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.url, args.file)
+        child(args.child, os.environ["BENCH_LOAD_URL"], args.file)
         return
 
     file = bench_file(args.rows, args.seed, args.cache_dir)
@@ -249,7 +247,13 @@ def main() -> None:
         )
         if "postgres" in dbs:
             info["postgresql"] = pg_version(args.pg_url)
-        command = " ".join(["python", "bench/bench_load.py", *sys.argv[1:]])
+        from sqlalchemy import make_url
+
+        shown = [  # the recorded command never carries a password
+            make_url(a).render_as_string(hide_password=True) if "://" in a else a
+            for a in sys.argv[1:]
+        ]
+        command = " ".join(["python", "bench/bench_load.py", *shown])
         started = time.strftime("%Y-%m-%d %H:%M %Z", time.localtime(start_time))
         lines = [
             "## Warehouse load (bench/bench_load.py)",

@@ -33,7 +33,6 @@ from include.fortnox.errors import (
     MissingFinancialYear,
     OutcomeUnknown,
     RateLimited,
-    ServerError,
     error_from_response,
 )
 from include.fortnox.pacing import NoPacer, Pacer
@@ -199,7 +198,9 @@ class FortnoxClient:
                 retry_after=response.headers.get("Retry-After"),
             )
             if method != "GET":
-                if type(error) is ServerError:  # a 5xx without a known Fortnox refusal code
+                # Refusals are 4xx. After any 5xx (even "system error" 1000003) the write may
+                # have been committed: the caller must look it up before sending it again.
+                if response.status_code >= 500:
                     raise OutcomeUnknown(str(error), method=method, path=path) from error
                 raise error
             retryable = response.status_code == 429 or response.status_code >= 500

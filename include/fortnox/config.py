@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -25,7 +25,6 @@ DEFAULT_SCOPES: tuple[str, ...] = (
     "companyinformation",
     "settings",
 )
-DEFAULT_WAREHOUSE_URL = "sqlite:///data/warehouse.db"
 
 
 class ConnectionLike(Protocol):
@@ -51,7 +50,7 @@ class FortnoxSettings:
     revoke_url: str = DEFAULT_REVOKE_URL
     redirect_uri: str = DEFAULT_REDIRECT_URI
     scopes: tuple[str, ...] = DEFAULT_SCOPES
-    token_store_url: str | None = None
+    token_store_url: str | None = field(default=None, repr=False)  # may hold a DB password
     pacer_dir: str | None = None
 
     def __post_init__(self) -> None:
@@ -118,9 +117,6 @@ class FortnoxSettings:
             )
         return cls.from_mapping(values)
 
-    def with_overrides(self, **changes: Any) -> FortnoxSettings:
-        return replace(self, **changes)
-
     def resolved_token_store_url(self, environ: Mapping[str, str] | None = None) -> str:
         return self.token_store_url or token_store_url_from_env(environ)
 
@@ -136,7 +132,9 @@ class FortnoxSettings:
 def token_store_url_from_env(environ: Mapping[str, str] | None = None) -> str:
     """The token store's database: FORTNOX_TOKEN_STORE_URL, else WAREHOUSE_URL, else SQLite."""
     env = os.environ if environ is None else environ
-    return env.get("FORTNOX_TOKEN_STORE_URL") or env.get("WAREHOUSE_URL") or DEFAULT_WAREHOUSE_URL
+    from include.settings import default_warehouse_url
+
+    return env.get("FORTNOX_TOKEN_STORE_URL") or default_warehouse_url(env)
 
 
 def _scopes(value: Any) -> tuple[str, ...]:

@@ -29,10 +29,6 @@ class TokenSet:
             token_type=str(payload.get("token_type", "bearer")),
         )
 
-    def expires_within(self, seconds: float, now: datetime | None = None) -> bool:
-        now = now or datetime.now(UTC)
-        return self.expires_at - now <= timedelta(seconds=seconds)
-
 
 class FortnoxError(Exception):
     """Base of every error the Fortnox client raises."""

@@ -51,10 +51,6 @@ class FortnoxSession:
             retry=self.retry,
         )
 
-    def test_connection(self) -> tuple[bool, str]:
-        """Whether Fortnox's token endpoint answers and accepts our client credentials."""
-        return self.oauth.check_client()
-
     def close(self) -> None:
         self.oauth.close()
         self.store.engine.dispose()

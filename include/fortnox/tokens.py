@@ -180,9 +180,6 @@ class TokenStore:
                 conn.execute(self.table.insert().values(tenant_id=str(tenant_id), **values))
         return self.connection(tenant_id)
 
-    def mark_revoked(self, tenant_id: str, reason: str = "revoked") -> None:
-        self._set_status(tenant_id, STATUS_REVOKED, reason)
-
     def revoke(self, tenant_id: str) -> StoredConnection:
         """Revoke the company's refresh token at Fortnox and mark the connection revoked."""
         with self._transaction(lock=True) as conn:
@@ -341,15 +338,6 @@ class TokenStore:
                 f"(run `python -m include.fortnox connect`)"
             )
         return row
-
-    def _set_status(self, tenant_id: str, status: str, reason: str) -> None:
-        with self._transaction(lock=True) as conn:
-            self._read(conn, tenant_id, lock=True)
-            conn.execute(
-                update(self.table)
-                .where(self.table.c.tenant_id == str(tenant_id))
-                .values(status=status, status_reason=reason)
-            )
 
     @contextmanager
     def _transaction(self, *, lock: bool) -> Iterator[DbConnection]:

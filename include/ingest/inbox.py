@@ -16,9 +16,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from include.sie4.errors import SieError
+
+if TYPE_CHECKING:
+    from include.warehouse.loader import LoadResult
 
 SIDECAR_SUFFIX = ".errors.txt"
 
@@ -66,6 +69,18 @@ class FileOutcome:
         }
 
 
+def load_detail(result: LoadResult) -> dict[str, Any]:
+    """What a load did, as JSON-able values (for XCom, summaries and asset events)."""
+    return {
+        "org_number": result.org_number,
+        "company_name": result.company_name,
+        "fiscal_year_start": result.fiscal_year_start.isoformat(),
+        "fiscal_year_end": result.fiscal_year_end.isoformat(),
+        "extract_id": result.extract_id,
+        "counts": dict(result.counts),
+    }
+
+
 def pending_files(layout: InboxLayout) -> list[Path]:
     """Files waiting in the inbox (sidecars and hidden files excluded), oldest name first."""
     if not layout.root.is_dir():
@@ -85,10 +100,14 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _free_destination(folder: Path, name: str, sha256: str) -> Path:
-    """``folder/name``, or a name with the content hash when a different file has it."""
+def _free_destination(folder: Path, source: Path) -> Path:
+    """``folder/<name>``, or a name with the content hash when a different file has it."""
+    name = source.name
     target = folder / name
-    if not target.exists() or _sha256(target) == sha256:
+    if not target.exists():
+        return target
+    sha256 = _sha256(source)  # hashed only on a name clash
+    if _sha256(target) == sha256:
         return target
     stem, dot, suffix = name.rpartition(".")
     if not dot:
@@ -154,7 +173,6 @@ def process_inbox_file(
                 return FileOutcome(file_name, outcome, str(folder / file_name), errors=errors)
         raise FileNotFoundError(f"{source}: not in the inbox, processed/ or failed/")
 
-    sha256 = _sha256(source)
     try:
         result = load_sie(
             source,
@@ -164,7 +182,7 @@ def process_inbox_file(
             file_name=file_name,
         )
     except SieError as error:
-        target = _free_destination(layout.failed, file_name, sha256)
+        target = _free_destination(layout.failed, source)
         write_sidecar(target, file_name, error)
         shutil.move(source, target)
         return FileOutcome(
@@ -174,16 +192,9 @@ def process_inbox_file(
             errors=tuple(str(d) for d in error.errors),
         )
 
-    target = _free_destination(layout.processed, file_name, sha256)
+    target = _free_destination(layout.processed, source)
     shutil.move(source, target)
-    detail = {
-        "org_number": result.org_number,
-        "company_name": result.company_name,
-        "fiscal_year_start": result.fiscal_year_start.isoformat(),
-        "fiscal_year_end": result.fiscal_year_end.isoformat(),
-        "extract_id": result.extract_id,
-        "counts": dict(result.counts),
-    }
+    detail = load_detail(result)
     outcome = Outcome.UNCHANGED if result.skipped else Outcome.LOADED
     return FileOutcome(file_name, outcome, str(target), detail=detail)
 

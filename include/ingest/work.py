@@ -8,15 +8,12 @@ A work item is a small JSON-able dict so that Airflow can map one task per item:
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from include.ingest.inbox import FileOutcome, InboxLayout, Outcome, pending_files
+from include.ingest.inbox import FileOutcome, InboxLayout, Outcome, load_detail, pending_files
 from include.ingest.landing import SIE_FILE_NAME, LandingEvent, read_manifest
-
-if TYPE_CHECKING:
-    from include.warehouse.loader import LoadResult
 
 OPEN_ITEM_FILES = {"ar": "ar_open_items.json", "ap": "ap_open_items.json"}
 
@@ -84,9 +81,7 @@ def unloaded_landing_events(data_root: Path, warehouse_url: str) -> list[dict[st
     try:
         with engine.connect() as conn:
             loaded = set(conn.scalars(sa.select(extract_table.c.extract_id)))
-    except sa.exc.OperationalError:  # no warehouse yet: everything is unloaded
-        loaded = set()
-    except sa.exc.ProgrammingError:
+    except (sa.exc.OperationalError, sa.exc.ProgrammingError):  # no warehouse yet
         loaded = set()
     finally:
         engine.dispose()
@@ -137,6 +132,7 @@ def run_work_item(
     item: dict[str, Any], data_root: Path, warehouse_url: str, *, lenient: bool = False
 ) -> WorkResult:
     """Load one item. Raises RejectedFile for a bad file, other exceptions for retryable trouble."""
+    from include.sie4.errors import SieError
     from include.warehouse.loader import load_sie
 
     kind = item["kind"]
@@ -151,22 +147,14 @@ def run_work_item(
         partition = _partition(outcome.detail, "inbox") if outcome.detail else None
         return WorkResult(label(item), outcome.outcome.value, loaded, partition, outcome.to_dict())
 
-    if kind == "file":
-        from include.sie4.errors import SieError
-
-        path = Path(item["path"])
-        try:
-            result = load_sie(path, warehouse_url, lenient=lenient, source_kind="cli")
-        except SieError as error:
-            raise RejectedFile(str(error)) from error
-    elif kind == "landing":
-        event = LandingEvent.from_extra(item["event"])
-        extract_dir = event.directory(data_root)
-        manifest = read_manifest(extract_dir)
-        sie_name = manifest.get("sie_file", SIE_FILE_NAME)
-        from include.sie4.errors import SieError
-
-        try:
+    extract_dir: Path | None = None
+    try:
+        if kind == "file":
+            result = load_sie(Path(item["path"]), warehouse_url, lenient=lenient, source_kind="cli")
+        elif kind == "landing":
+            event = LandingEvent.from_extra(item["event"])
+            extract_dir = event.directory(data_root)
+            sie_name = read_manifest(extract_dir).get("sie_file", SIE_FILE_NAME)
             result = load_sie(
                 extract_dir / sie_name,
                 warehouse_url,
@@ -176,23 +164,20 @@ def run_work_item(
                 fortnox_tenant_id=event.company,
                 extract_id=event.extract_id,
                 landing_path=event.path,
+                open_items=landed_open_items(extract_dir),  # one transaction with the books
             )
-        except SieError as error:
-            raise RejectedFile(str(error)) from error
-        open_items = load_landing_open_items(extract_dir, warehouse_url, result)
-        result_counts = {**result.counts, **open_items}
-        result = replace(result, counts=result_counts)
-    else:
-        raise ValueError(f"unknown work item kind {kind!r}")
+        else:
+            raise ValueError(f"unknown work item kind {kind!r}")
+    except SieError as error:
+        raise RejectedFile(str(error)) from error
+    except (TypeError, ValueError) as error:
+        if extract_dir is None:  # not about open items
+            raise
+        # A bad open item (the books and the items roll back together): name its file.
+        files = ", ".join(str(extract_dir / name) for name in OPEN_ITEM_FILES.values())
+        raise RejectedFile(f"{error} (open items in {files})") from error
 
-    detail = {
-        "org_number": result.org_number,
-        "company_name": result.company_name,
-        "fiscal_year_start": result.fiscal_year_start.isoformat(),
-        "fiscal_year_end": result.fiscal_year_end.isoformat(),
-        "extract_id": result.extract_id,
-        "counts": dict(result.counts),
-    }
+    detail = load_detail(result)
     outcome_name = "unchanged" if result.skipped else "loaded"
     source = "fortnox" if kind == "landing" else kind
     return WorkResult(
@@ -210,20 +195,16 @@ def _process_inbox(
     )
 
 
-def load_landing_open_items(
-    extract_dir: Path, warehouse_url: str, result: LoadResult
-) -> dict[str, int]:
-    """Replace the partition's year-end open items with the ones that landed beside the SIE."""
-    from include.warehouse.loader import load_open_items
-
-    counts = {}
+def landed_open_items(extract_dir: Path) -> dict[str, list[dict[str, Any]]]:
+    """The year-end open items that landed beside the SIE file, as warehouse rows."""
+    open_items = {}
     for kind, file_name in OPEN_ITEM_FILES.items():
         path = extract_dir / file_name
         if not path.exists():
             continue
         party = "customer" if kind == "ar" else "supplier"
         items = json.loads(path.read_text(encoding="utf-8"))["items"]
-        rows = [
+        open_items[kind] = [
             {
                 "invoice_number": item["invoice_number"],
                 f"{party}_number": item["party_number"],
@@ -236,15 +217,7 @@ def load_landing_open_items(
             }
             for item in items
         ]
-        counts[f"{kind}_open_item"] = load_open_items(
-            kind,  # type: ignore[arg-type]
-            rows,
-            warehouse_url,
-            company_id=result.company_id,
-            fiscal_year_start=result.fiscal_year_start,
-            extract_id=result.extract_id,
-        )
-    return counts
+    return open_items
 
 
 def summarise(results: list[dict[str, Any] | None], expected: int) -> str:

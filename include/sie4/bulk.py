@@ -193,6 +193,11 @@ def _encoding_of(read: Read, start: int, size: int) -> str:
     if ascii_only:
         return "cp437"
     if utf8_ok:
+        try:  # a sequence cut off before trailing ASCII-only blocks is not UTF-8 either
+            utf8.decode(b"", final=True)
+        except UnicodeDecodeError:
+            utf8_ok = False
+    if utf8_ok:
         return "utf-8"
     return "latin-1" if latin > cp437 else "cp437"
 

@@ -122,11 +122,3 @@ def check_ksumma(lines: Sequence[str]) -> tuple[KsummaStatus, list[Diagnostic]]:
             continue
         acc.add(number, tokens[0], tokens[1:])
     return acc.finish()
-
-
-def compute_ksumma(records: Iterable[tuple[str, Sequence[Field]]]) -> int:
-    """CRC-32 of the given records (label, fields), as the writer needs it."""
-    crc = 0
-    for label, fields in records:
-        crc = zlib.crc32(record_bytes(label, fields), crc)
-    return crc

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import codecs
 import re
-from dataclasses import dataclass
 from encodings import cp437
 
 Field = str | tuple[str, ...]
@@ -55,15 +54,6 @@ def encode_cp437(text: str, errors: str = "strict") -> bytes:
 
 class LexError(ValueError):
     """A line that cannot be split into fields (unterminated quote or list)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Record:
-    """One lexed line: 1-based line number, label (with ``#``) and fields."""
-
-    line: int
-    label: str
-    fields: tuple[Field, ...]
 
 
 def split_line(text: str, problems: list[str] | None = None) -> list[Field]:

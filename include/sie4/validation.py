@@ -129,12 +129,6 @@ def parse_year_index(text: str) -> int:
     return int(text)
 
 
-def parse_int(text: str, what: str) -> int:
-    if not text.lstrip("-").isdigit():
-        raise ValueProblem(f"bad {what} {text!r}")
-    return int(text)
-
-
 _NOT_WRITABLE = re.compile(r"[\x00-\x1f\x7f]")
 
 

@@ -40,8 +40,6 @@ _QUOTED_ASCII = re.compile(r'(?:[^"\x00-\x1f\x7f]*[^"\\\x00-\x1f\x7f])?')
 _CACHE_LIMIT = 100_000
 # A record: label, fields (a tuple field is an object list, flattened).
 _Record = tuple[str, list[str | tuple[str, ...]]]
-_OPEN: _Record = ("{", [])
-_CLOSE: _Record = ("}", [])
 
 
 def write_sie(doc: SieDocument, target: str | Path | None = None, *, ksumma: bool = False) -> bytes:
@@ -148,7 +146,7 @@ def _write_vouchers(doc: SieDocument, out: list[str], checked: list[str] | None)
                 account, account_clean = known_value(r.account) or value(r.account)
                 objects, objects_clean = known_objects(r.objects) or fields.objects(r.objects)
                 day, day_clean = known_date(r.date) or fields.date(r.date)
-                amount = format(r.amount, "f")  # digits, sign, point: always bare
+                amount = _amount(r.amount)  # digits, sign, point: always bare
                 text = r.text
                 signature = r.signature
                 quantity = r.quantity
@@ -161,7 +159,7 @@ def _write_vouchers(doc: SieDocument, out: list[str], checked: list[str] | None)
                         checked.append(f"{label}{account_clean}{objects_clean}{amount}{day_clean}")
                     continue
                 written_text, text_clean = known_value(text) or value(text)
-                written_quantity = "" if quantity is None else format(quantity, "f")
+                written_quantity = "" if quantity is None else _amount(quantity, 8)
                 line = f"{label} {account} {objects} {amount} {day} {written_text}"
                 if signature or written_quantity:
                     line += " " + (written_quantity or '""')
@@ -209,8 +207,16 @@ def _quote_always(value: str) -> str:
     return '"' + value.replace('"', '\\"') + '"'
 
 
-def _amount(value: Decimal) -> str:
-    return format(value, "f")
+_WRITABLE = {2: re.compile(r"-?\d+(?:\.\d{1,2})?"), 8: re.compile(r"-?\d+(?:\.\d{1,8})?")}
+
+
+def _amount(value: Decimal, places: int = 2) -> str:
+    """An amount (2 decimals at most) or a quantity (8): what the reader accepts, or ValueError."""
+    text = format(value, "f")
+    if not _WRITABLE[places].fullmatch(text):
+        what = "amount" if places == 2 else "quantity"
+        raise ValueError(f"cannot write {what} {value}: SIE takes at most {places} decimals")
+    return text
 
 
 def _date(value: date | None) -> str:
@@ -279,12 +285,12 @@ def _records(doc: SieDocument, ksumma: bool) -> Iterator[_Record]:
     for b in doc.balances:
         fields: list[str | tuple[str, ...]] = [str(b.year_index), b.account, _amount(b.amount)]
         if b.quantity is not None:
-            fields.append(_amount(b.quantity))
+            fields.append(_amount(b.quantity, 8))
         yield "#" + b.kind.value, fields
     for ob in doc.object_balances:
         fields = [str(ob.year_index), ob.account, _flat(ob.objects), _amount(ob.amount)]
         if ob.quantity is not None:
-            fields.append(_amount(ob.quantity))
+            fields.append(_amount(ob.quantity, 8))
         yield "#" + ob.kind.value, fields
     for pb in doc.period_balances:
         fields = [
@@ -295,5 +301,5 @@ def _records(doc: SieDocument, ksumma: bool) -> Iterator[_Record]:
             _amount(pb.amount),
         ]
         if pb.quantity is not None:
-            fields.append(_amount(pb.quantity))
+            fields.append(_amount(pb.quantity, 8))
         yield "#" + pb.kind.value, fields

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_SQLITE_PATH = REPO_ROOT / "data" / "warehouse.db"
+from include.settings import default_warehouse_url
 
 EngineLike = str | sa.URL | sa.Engine
 
 
 def default_url() -> str:
-    """``WAREHOUSE_URL`` when set, else the embedded SQLite file under data/."""
-    return os.environ.get("WAREHOUSE_URL") or f"sqlite:///{DEFAULT_SQLITE_PATH}"
+    """``WAREHOUSE_URL`` when set, else the embedded SQLite file under the data folder."""
+    return default_warehouse_url()
 
 
 def _sqlite_setup(engine: sa.Engine) -> None:

@@ -44,6 +44,8 @@ if TYPE_CHECKING:
 SourceKind = Literal["fortnox", "inbox", "cli"]
 SOURCE_KINDS: tuple[str, ...] = ("fortnox", "inbox", "cli")
 AfterTable = Callable[[str], None]
+# {"ar": rows, "ap": rows}: year-end open receivables / payables (see load_open_items)
+OpenItems = Mapping[str, "Iterable[Mapping[str, Any]] | pa.Table"]
 
 _COPY_BATCH_ROWS = 50_000
 
@@ -814,6 +816,7 @@ def load_columns(
     landing_path: str | None = None,
     force: bool = False,
     after_table: AfterTable | None = None,
+    open_items: OpenItems | None = None,
 ) -> LoadResult:
     """Replace one partition with already-read columns (see :func:`load_sie`)."""
     if source_kind not in SOURCE_KINDS:
@@ -869,6 +872,7 @@ def load_columns(
                 if not _extract_exists(conn, extract_id):
                     _register_extract(conn, extract_values, extract_id=extract_id, sha256=sha256)
                 counts = partition_counts(conn, company_id, fy_start)
+                counts |= _write_open_items(conn, open_items, company_id, fy_start, extract_id)
                 return _replace(result, counts=counts)
 
             for table in schema.PARTITION_TABLES:
@@ -880,10 +884,25 @@ def load_columns(
             _register_extract(conn, extract_values, extract_id=extract_id, sha256=sha256)
             part = _Partition(company_id, fy_start, extract_id)
             counts = _write_partition(conn, part, header, columns, after_table)
+            counts |= _write_open_items(conn, open_items, company_id, fy_start, extract_id)
         return _replace(result, counts=counts, skipped=False)
     finally:
         if owned:
             engine.dispose()
+
+
+def _write_open_items(
+    conn: sa.Connection,
+    open_items: OpenItems | None,
+    company_id: int,
+    fy_start: date,
+    extract_id: str,
+) -> dict[str, int]:
+    """Year-end open items that came with the file, in the same transaction as its books."""
+    return {
+        f"{kind}_open_item": _replace_open_items(conn, kind, rows, company_id, fy_start, extract_id)
+        for kind, rows in (open_items or {}).items()
+    }
 
 
 def _replace(result: LoadResult, **changes: Any) -> LoadResult:
@@ -939,6 +958,7 @@ def load_sie(
     landing_path: str | None = None,
     force: bool = False,
     after_table: AfterTable | None = None,
+    open_items: OpenItems | None = None,
 ) -> LoadResult:
     """Load one SIE file, replacing its (company, fiscal year) partition atomically.
 
@@ -946,6 +966,8 @@ def load_sie(
     (``skipped=True``) unless ``force``. A rejected file raises ``SieError``
     naming the file and lines, and nothing is written. ``after_table(name)``
     is called after each table is written (a test hook to fail mid-load).
+    ``open_items`` ({"ar": rows, "ap": rows}, see :func:`load_open_items`) replace the
+    partition's year-end open items in the same transaction as its books.
     """
     data, path_name = _read_bytes(source)
     name = file_name or path_name or "<bytes>"
@@ -962,6 +984,7 @@ def load_sie(
         landing_path=landing_path,
         force=force,
         after_table=after_table,
+        open_items=open_items,
     )
 
 
@@ -990,11 +1013,15 @@ def _open_item_row(kind: str, i: int, raw: Mapping[str, Any]) -> dict[str, Any]:
     row = {f: raw.get(f) for f in fields}
     for f in _OPEN_ITEM_FIELDS[kind]:
         row[f] = str(row[f])
-    row["invoice_date"] = _as_date(row["invoice_date"], f"{kind} open item {i} invoice_date")
-    row["due_date"] = _as_date(row["due_date"], f"{kind} open item {i} due_date")
-    for f in ("total", "open_amount"):
-        to_ore(row[f])  # exact money or a clear error (floats refused)
-        row[f] = Decimal(str(row[f])) if not isinstance(row[f], Decimal) else row[f]
+    field = ""
+    try:  # name the record and the field in any problem with a value
+        for field in ("invoice_date", "due_date"):
+            row[field] = _as_date(row[field], field)
+        for field in ("total", "open_amount"):
+            row[field] = Decimal(to_ore(row[field])) / 100  # exact, floats refused
+    except (TypeError, ValueError) as error:
+        invoice = row[_OPEN_ITEM_FIELDS[kind][0]]
+        raise type(error)(f"{kind} open item {i} (invoice {invoice}) {field}: {error}") from error
     return row
 
 
@@ -1013,6 +1040,23 @@ def load_open_items(
     due_date (optional), total, open_amount (Decimal, int or str) and currency.
     ``extract_id`` must name a registered extract. Returns the rows written.
     """
+    engine, owned = engine_for(url_or_engine)
+    try:
+        with engine.begin() as conn:
+            return _replace_open_items(conn, kind, rows, company_id, fiscal_year_start, extract_id)
+    finally:
+        if owned:
+            engine.dispose()
+
+
+def _replace_open_items(
+    conn: sa.Connection,
+    kind: str,
+    rows: Iterable[Mapping[str, Any]] | pa.Table,
+    company_id: int,
+    fiscal_year_start: date,
+    extract_id: str,
+) -> int:
     if kind not in _OPEN_ITEM_FIELDS:
         raise ValueError(f"kind must be 'ar' or 'ap', not {kind!r}")
     table = schema.ar_open_item if kind == "ar" else schema.ap_open_item
@@ -1026,20 +1070,14 @@ def load_open_items(
         }
         for i, raw in enumerate(items)
     ]
-    engine, owned = engine_for(url_or_engine)
-    try:
-        with engine.begin() as conn:
-            conn.execute(
-                sa.delete(table).where(
-                    table.c.company_id == company_id,
-                    table.c.fiscal_year_start == fiscal_year_start,
-                )
-            )
-            if prepared:
-                conn.execute(sa.insert(table), prepared)
-    finally:
-        if owned:
-            engine.dispose()
+    conn.execute(
+        sa.delete(table).where(
+            table.c.company_id == company_id,
+            table.c.fiscal_year_start == fiscal_year_start,
+        )
+    )
+    if prepared:
+        conn.execute(sa.insert(table), prepared)
     return len(prepared)
 
 

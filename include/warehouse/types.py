@@ -55,9 +55,10 @@ class Money(TypeDecorator[Decimal]):
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
         if value is None:
             return None
+        ore = to_ore(value)  # the same check on both: exact, at most 2 decimals, never float
         if dialect.name == "sqlite":
-            return to_ore(value)
-        return _as_decimal(value, "money")
+            return ore
+        return Decimal(ore) / 100
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None:

@@ -9,6 +9,7 @@ import pytest
 from include.books import generate_books, write_large_sie
 from include.sie4.reader import read_sie
 from include.sie4.records import BalanceKind
+from include.sie4.writer import write_sie
 
 
 def _check_against_object_path(path: Path, seed: int, rows: int) -> None:
@@ -21,6 +22,9 @@ def _check_against_object_path(path: Path, seed: int, rows: int) -> None:
     assert stats.vouchers == len(read.vouchers) == len(expected.vouchers)
     assert stats.rows == sum(len(v.rows) for v in read.vouchers)
     assert stats.bytes_written == path.stat().st_size
+    # The same bytes the package's writer gives for the same books.
+    assert path.read_bytes() == write_sie(expected)
+    assert not list(path.parent.glob("*.partial"))
     for got, want in zip(read.vouchers, expected.vouchers, strict=True):
         assert (got.series, got.number, got.date, got.text, got.registered_on) == (
             want.series, want.number, want.date, want.text, want.registered_on,

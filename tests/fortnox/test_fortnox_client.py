@@ -174,6 +174,25 @@ def test_post_5xx_is_outcome_unknown_and_not_retried(make_client, status) -> Non
     assert len(recorder.requests) == 1
 
 
+def test_post_system_error_is_outcome_unknown(make_client) -> None:
+    # Fortnox's "system error" can come after the voucher was saved: never a plain refusal.
+    client, recorder = make_client(lambda r: httpx.Response(500, json=error_body(1000003)))
+    with pytest.raises(errors.OutcomeUnknown):
+        client.create_voucher(3, VOUCHER)
+    assert len(recorder.requests) == 1
+
+
+def test_settings_repr_hides_the_token_store_url() -> None:
+    from include.fortnox.config import FortnoxSettings
+
+    settings = FortnoxSettings(
+        client_id="app",
+        client_secret="s3cret-value",
+        token_store_url="postgresql+psycopg://u:hunter2@db/warehouse",
+    )
+    assert "hunter2" not in repr(settings) and "s3cret-value" not in repr(settings)
+
+
 @pytest.mark.parametrize("exc", [httpx.ReadTimeout, httpx.RemoteProtocolError, httpx.WriteError])
 def test_post_lost_answer_is_outcome_unknown(make_client, exc) -> None:
     def handler(request: httpx.Request) -> httpx.Response:

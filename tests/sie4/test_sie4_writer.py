@@ -141,3 +141,21 @@ def documents(draw: st.DrawFn) -> SieDocument:
 def test_generated_documents_round_trip(doc: SieDocument, ksumma: bool) -> None:
     back = read_sie(write_sie(doc, ksumma=ksumma), lenient=True)
     assert comparable(back) == comparable(doc)
+
+
+@pytest.mark.parametrize(
+    ("amount", "quantity"), [(Decimal("1.005"), None), (Decimal("1.00"), Decimal("0.123456789"))]
+)
+def test_writer_refuses_what_its_reader_would_reject(amount: Decimal, quantity) -> None:  # type: ignore[no-untyped-def]
+    from datetime import date
+
+    from include.sie4.records import RowKind, SieDocument, Voucher, VoucherRow
+    from include.sie4.writer import write_sie
+
+    rows = (
+        VoucherRow(RowKind.TRANS, "1930", (), amount, quantity=quantity),
+        VoucherRow(RowKind.TRANS, "3010", (), -amount),
+    )
+    doc = SieDocument(vouchers=(Voucher("A", "1", date(2024, 1, 2), rows=rows),))
+    with pytest.raises(ValueError, match="at most"):
+        write_sie(doc)

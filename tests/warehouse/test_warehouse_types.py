@@ -46,3 +46,19 @@ def test_round_trip_on_sqlite_keeps_decimals_exact(tmp_path: object) -> None:
     assert all(r.q == Decimal("1.25") for r in back)
     assert total == sum(values)  # 0.10 + 0.20 is exactly 0.30 here
     engine.dispose()
+
+
+def test_postgres_refuses_fractions_of_ore_instead_of_rounding(pg_schema_url: str) -> None:
+    # NUMERIC(18,2) would silently round 1.005 to 1.01: the type checks first, as on SQLite.
+    engine = sa.create_engine(pg_schema_url)
+    meta = sa.MetaData()
+    t = sa.Table("money_check", meta, sa.Column("m", Money))
+    meta.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(t.insert(), [{"m": Decimal("1234.50")}])
+        assert conn.execute(sa.select(t.c.m)).scalar_one() == Decimal("1234.50")
+    with pytest.raises(sa.exc.StatementError, match="decimals"), engine.begin() as conn:
+        conn.execute(t.insert(), [{"m": Decimal("1.005")}])
+    with pytest.raises(sa.exc.StatementError, match="float"), engine.begin() as conn:
+        conn.execute(t.insert(), [{"m": 0.1}])
+    engine.dispose()
