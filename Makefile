@@ -47,7 +47,7 @@ help:
 $(STAMP): requirements.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check uv==0.13.8
-	$(VENV)/bin/uv pip install --quiet --python $(PY) -r requirements.txt -c constraints.txt
+	$(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(PY) -r requirements.txt -c constraints.txt
 	touch $(STAMP)
 
 venv: $(STAMP)
