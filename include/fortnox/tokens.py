@@ -2,19 +2,23 @@
 
 Fortnox refresh tokens are single use: each refresh returns a new one and kills the old one,
 so two workers refreshing the same company at once lose the connection for good. Refreshes
-therefore run under a per-company database lock (``SELECT ... FOR UPDATE`` on PostgreSQL,
-``BEGIN IMMEDIATE`` on SQLite), re-read the row after taking it, and commit the new refresh
-token before the access token is handed out.
+therefore run under a per-company lock (``SELECT ... FOR UPDATE`` on PostgreSQL; on SQLite,
+whose write lock would block the whole warehouse during the HTTP call, an ``flock`` on a file
+beside the database), re-read the row after taking it, and commit the new refresh token
+before the access token is handed out.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
+import re
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -253,44 +257,65 @@ class TokenStore:
     # ---------------------------------------------------------------- internals
 
     def _refresh_locked(self, tenant_id: str) -> tuple[str, datetime]:
-        failure: ReconnectRequired | None = None
-        with self._transaction(lock=True) as conn:
-            # Another process may have refreshed while we waited for the lock: re-read.
-            row = self._read(conn, tenant_id, lock=True)
-            self._require_connected(row)
-            if self._fresh(row):
-                return self._access(row)
-            try:
-                tokens = self._fetch_tokens(row)
-            except InvalidGrant as exc:
-                reason = exc.description or exc.error
+        if self._sqlite:
+            # SQLite's write lock covers the whole database, warehouse included: hold a
+            # per-company file lock across the HTTP call and take the write lock only to save.
+            with _file_lock(self._refresh_lock_path(tenant_id)):
+                with self.engine.connect() as conn:
+                    # Another process may have refreshed while we waited for the lock: re-read.
+                    row = self._read(conn, tenant_id)
+                outcome = self._refresh_row(row, self._transaction(lock=True))
+        else:
+            with self._transaction(lock=True) as conn:
+                row = self._read(conn, tenant_id, lock=True)  # re-read under the row lock
+                outcome = self._refresh_row(row, nullcontext(conn))
+        # Committed: the status change, or the new refresh token before its access token is used.
+        if isinstance(outcome, ReconnectRequired):
+            raise outcome
+        return outcome
+
+    def _refresh_row(
+        self, row: Row[Any], saving: AbstractContextManager[DbConnection]
+    ) -> tuple[str, datetime] | ReconnectRequired:
+        """Refresh unless ``row`` is fresh; write the outcome in ``saving``'s transaction."""
+        self._require_connected(row)
+        if self._fresh(row):
+            return self._access(row)
+        try:
+            tokens = self._fetch_tokens(row)
+        except InvalidGrant as exc:
+            reason = exc.description or exc.error
+            with saving as conn:
                 conn.execute(
                     update(self.table)
                     .where(self.table.c.tenant_id == row.tenant_id)
                     .values(status=STATUS_RECONNECT_REQUIRED, status_reason=reason)
                 )
-                failure = ReconnectRequired(_label(row), reason)
-            else:
-                refresh = tokens.refresh_token
-                values: dict[str, Any] = {
-                    "access_token_encrypted": self.cipher.encrypt(tokens.access_token),
-                    "access_expires_at": tokens.expires_at,
-                    "refreshed_at": self._now(),
-                    "refresh_count": row.refresh_count + 1,
-                }
-                if refresh:
-                    values["refresh_token_encrypted"] = self.cipher.encrypt(refresh)
-                if tokens.scope:
-                    values["scope"] = tokens.scope
-                conn.execute(
-                    update(self.table)
-                    .where(self.table.c.tenant_id == row.tenant_id)
-                    .values(**values)
-                )
-        # Committed: the status change, or the new refresh token before its access token is used.
-        if failure is not None:
-            raise failure
+            return ReconnectRequired(_label(row), reason)
+        values: dict[str, Any] = {
+            "access_token_encrypted": self.cipher.encrypt(tokens.access_token),
+            "access_expires_at": tokens.expires_at,
+            "refreshed_at": self._now(),
+            "refresh_count": row.refresh_count + 1,
+        }
+        if tokens.refresh_token:
+            values["refresh_token_encrypted"] = self.cipher.encrypt(tokens.refresh_token)
+        if tokens.scope:
+            values["scope"] = tokens.scope
+        with saving as conn:
+            conn.execute(
+                update(self.table).where(self.table.c.tenant_id == row.tenant_id).values(**values)
+            )
         return tokens.access_token, tokens.expires_at
+
+    def _refresh_lock_path(self, tenant_id: str) -> Path | None:
+        """Lock file beside the SQLite database; None for an in-memory database."""
+        database = self.engine.url.database
+        if not database or database == ":memory:" or database.startswith("file:"):
+            return None
+        db = Path(database).absolute()
+        safe = re.sub(r"[^A-Za-z0-9_-]", "_", str(tenant_id))
+        return db.with_name(f".{db.name}.fortnox-refresh-{safe}.lock")
 
     def _fetch_tokens(self, row: Row[Any]) -> TokenSet:
         oauth = self._oauth()
@@ -370,6 +395,24 @@ class _CachedToken:
             ):
                 self._token, self._expires = self._store.get_token(self._tenant_id)
             return self._token
+
+
+_memory_refresh_lock = threading.Lock()  # in-memory SQLite: one process, so a thread lock
+
+
+@contextmanager
+def _file_lock(path: Path | None) -> Iterator[None]:
+    """Exclusive ``flock`` on ``path`` (any process, any thread); released on close."""
+    if path is None:
+        with _memory_refresh_lock:
+            yield
+        return
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def _engine(database: str | URL | Engine) -> Engine:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing
+import sqlite3
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -244,6 +246,33 @@ def test_threads_refresh_once(sqlite_url: str, token_server: FakeTokenServer) ->
         t.join()
     assert len(results) == 8 and len(set(results)) == 1
     assert token_server.refresh_calls == 1
+
+
+def test_sqlite_refresh_does_not_block_other_writers(sqlite_url: str) -> None:
+    # The token table shares the warehouse's SQLite file by default: a load must be able to
+    # commit while a refresh waits on Fortnox.
+    with FakeTokenServer(refresh_delay=3.0) as server:
+        store = make_store(sqlite_url, server)
+        connect(store, server)
+        results: list[str] = []
+        refresher = threading.Thread(target=lambda: results.append(store.get_access_token(TENANT)))
+        refresher.start()
+        deadline = time.monotonic() + 10
+        while server.refresh_calls == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert server.refresh_calls == 1 and refresher.is_alive()  # the refresh is in flight
+        other = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), timeout=0.5)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("CREATE TABLE warehouse_load_marker (x INTEGER)")
+            other.execute("COMMIT")
+        finally:
+            other.close()
+        assert refresher.is_alive()  # the write went through during the refresh, not after it
+        refresher.join(30)
+    assert results and results[0] != "old-access-SECRET"
+    assert server.refresh_calls == 1
+    assert store.connection(TENANT).refresh_count == 1
 
 
 def _worker(url: str, base_url: str, barrier, results) -> None:
