@@ -25,7 +25,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -136,8 +135,7 @@ def _run_cli(url: str, file: Path) -> float:
 @contextlib.contextmanager
 def fresh_database(db: str, pg_url: str) -> Iterator[str]:
     """URL of a freshly migrated, empty warehouse: a SQLite file or a PostgreSQL schema."""
-    import sqlalchemy as sa
-
+    from include.warehouse.engine import temporary_schema
     from include.warehouse.migrate import migrate
 
     if db == "sqlite":
@@ -146,19 +144,9 @@ def fresh_database(db: str, pg_url: str) -> Iterator[str]:
             migrate(url)
             yield url
         return
-    name = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(pg_url)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{name}"'))
-    url = sa.make_url(pg_url).update_query_dict({"options": f"-csearch_path={name}"})
-    rendered = url.render_as_string(hide_password=False)
-    try:
-        migrate(rendered)
-        yield rendered
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{name}" CASCADE'))
-        admin.dispose()
+    with temporary_schema(pg_url, prefix="bench") as url:
+        migrate(url)
+        yield url
 
 
 def machine() -> dict[str, str]:

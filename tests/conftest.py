@@ -10,7 +10,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -81,19 +80,10 @@ def postgres_url() -> str:
 @pytest.fixture
 def pg_schema_url(postgres_url: str) -> Iterator[str]:
     """A PostgreSQL URL whose search_path is a fresh schema, dropped afterwards."""
-    import sqlalchemy as sa
+    from include.warehouse.engine import temporary_schema
 
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    engine = sa.create_engine(postgres_url)
-    with engine.begin() as conn:
-        conn.execute(sa.text(f'create schema "{schema}"'))
-    url = sa.make_url(postgres_url).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with engine.begin() as conn:
-            conn.execute(sa.text(f'drop schema "{schema}" cascade'))
-        engine.dispose()
+    with temporary_schema(postgres_url, prefix="t") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -61,3 +64,25 @@ def engine_for(url_or_engine: EngineLike | None) -> tuple[sa.Engine, bool]:
     if isinstance(url_or_engine, sa.Engine):
         return url_or_engine, False
     return create_warehouse_engine(url_or_engine), True
+
+
+@contextmanager
+def temporary_schema(postgres_url: str, *, prefix: str = "tmp") -> Iterator[str]:
+    """A URL whose ``search_path`` is a new, empty PostgreSQL schema, dropped on exit.
+
+    For tests, benchmarks and trial loads: a whole warehouse that leaves nothing behind.
+    The URL it yields carries the password, if any: do not print it.
+    """
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(postgres_url)
+    try:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{name}"'))
+        url = sa.make_url(postgres_url).update_query_dict({"options": f"-csearch_path={name}"})
+        try:
+            yield url.render_as_string(hide_password=False)
+        finally:
+            with admin.begin() as conn:
+                conn.execute(sa.text(f'DROP SCHEMA "{name}" CASCADE'))
+    finally:
+        admin.dispose()

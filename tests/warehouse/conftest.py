@@ -4,7 +4,6 @@ one migrated PostgreSQL schema per session (emptied before each test)."""
 from __future__ import annotations
 
 import shutil
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from include.warehouse import schema
+from include.warehouse.engine import temporary_schema
 from include.warehouse.migrate import migrate
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -39,19 +39,9 @@ def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
 @pytest.fixture(scope="session")
 def pg_session_url(postgres_url: str) -> Iterator[str]:
     """A fresh PostgreSQL schema for this session, migrated once, dropped at the end."""
-    name = f"wh_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(postgres_url)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{name}"'))
-    url = sa.make_url(postgres_url).update_query_dict({"options": f"-csearch_path={name}"})
-    rendered = url.render_as_string(hide_password=False)
-    try:
-        migrate(rendered)
-        yield rendered
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{name}" CASCADE'))
-        admin.dispose()
+    with temporary_schema(postgres_url, prefix="wh") as url:
+        migrate(url)
+        yield url
 
 
 @pytest.fixture
