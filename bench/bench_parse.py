@@ -26,6 +26,7 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 OUT = BENCH / "out"
+NOTES_MARKER = "<!-- NOTES: hand-written below, kept by --write -->"
 sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(ROOT))
 
@@ -192,9 +193,13 @@ def main() -> None:
             "  tables (wall clock; CPU s is the process's user + system time for the same\n"
             "  run). Peak RSS growth: ru_maxrss after the parse minus VmRSS after imports\n"
             "  (bulk: and after warm_up).\n"
-            "- The machine's 2 cores were shared with other helpers' tests and benchmarks while\n"
-            "  this ran: figures are noisy and pessimistic.\n"
-            "- Bulk path: its kernels are compiled by numba (include/sie4/_bulk_scan.py) and\n"
+            + (
+                "- The machine's cores were shared with other jobs while this ran (load average\n"
+                "  at least 1): figures are noisy and pessimistic.\n"
+                if os.getloadavg()[0] >= 1.0
+                else ""
+            )
+            + "- Bulk path: its kernels are compiled by numba (include/sie4/_bulk_scan.py) and\n"
             "  cached in __pycache__. Each child first calls bulk.warm_up() (loads them from the\n"
             "  cache: the JIT load column, once per process, not in seconds or RSS growth).\n"
             + (
@@ -204,7 +209,10 @@ def main() -> None:
             )
             + f"\n{table}\n"
         )
-        (BENCH / "RESULTS-parse.md").write_text(text)
+        target = BENCH / "RESULTS-parse.md"
+        old = target.read_text(encoding="utf-8") if target.exists() else ""
+        notes = old[old.index(NOTES_MARKER) :] if NOTES_MARKER in old else NOTES_MARKER + "\n"
+        target.write_text(text + "\n" + notes, encoding="utf-8")
 
 
 if __name__ == "__main__":
