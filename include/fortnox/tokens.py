@@ -5,7 +5,7 @@ so two workers refreshing the same company at once lose the connection for good.
 therefore run under a per-company lock (``SELECT ... FOR UPDATE`` on PostgreSQL; on SQLite,
 whose write lock would block the whole warehouse during the HTTP call, an ``flock`` on a file
 beside the database), re-read the row after taking it, and commit the new refresh token
-before the access token is handed out.
+before the access token is handed out. Connecting and revoking take the same lock.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy import Connection as DbConnection
@@ -39,6 +39,7 @@ from include.fortnox.token_schema import (
 )
 
 TOKEN_KEY_ENV = "FORTNOX_TOKEN_KEY"
+_T = TypeVar("_T")
 # Refresh this long before expiry so a token never expires in the middle of a request.
 DEFAULT_REFRESH_MARGIN = timedelta(minutes=5)
 
@@ -178,7 +179,7 @@ class TokenStore:
             "refreshed_at": None,
             "refresh_count": 0,
         }
-        with self._transaction(lock=True) as conn:
+        with self._sqlite_tenant_lock(tenant_id), self._transaction(lock=True) as conn:
             key = self.table.c.tenant_id == str(tenant_id)
             if conn.execute(update(self.table).where(key).values(**values)).rowcount == 0:
                 conn.execute(self.table.insert().values(tenant_id=str(tenant_id), **values))
@@ -186,14 +187,17 @@ class TokenStore:
 
     def revoke(self, tenant_id: str) -> StoredConnection:
         """Revoke the company's refresh token at Fortnox and mark the connection revoked."""
-        with self._transaction(lock=True) as conn:
-            row = self._read(conn, tenant_id, lock=True)
-            if row.refresh_token_encrypted and row.status == STATUS_CONNECTED:
-                refresh = self.cipher.decrypt(row.refresh_token_encrypted, company=_label(row))
-                self._oauth().revoke(refresh)
+        self._under_tenant_lock(tenant_id, self._revoke_row)
+        return self.connection(tenant_id)
+
+    def _revoke_row(self, row: Row[Any], saving: AbstractContextManager[DbConnection]) -> None:
+        if row.refresh_token_encrypted and row.status == STATUS_CONNECTED:
+            refresh = self.cipher.decrypt(row.refresh_token_encrypted, company=_label(row))
+            self._oauth().revoke(refresh)
+        with saving as conn:
             conn.execute(
                 update(self.table)
-                .where(self.table.c.tenant_id == str(tenant_id))
+                .where(self.table.c.tenant_id == row.tenant_id)
                 .values(
                     status=STATUS_REVOKED,
                     status_reason="revoked by operator",
@@ -201,7 +205,6 @@ class TokenStore:
                     refresh_token_encrypted=None,
                 )
             )
-        return self.connection(tenant_id)
 
     def rotate_keys(self) -> int:
         """Re-encrypt every stored token with the current (first) key; returns rows changed."""
@@ -257,22 +260,35 @@ class TokenStore:
     # ---------------------------------------------------------------- internals
 
     def _refresh_locked(self, tenant_id: str) -> tuple[str, datetime]:
-        if self._sqlite:
-            # SQLite's write lock covers the whole database, warehouse included: hold a
-            # per-company file lock across the HTTP call and take the write lock only to save.
-            with _file_lock(self._refresh_lock_path(tenant_id)):
-                with self.engine.connect() as conn:
-                    # Another process may have refreshed while we waited for the lock: re-read.
-                    row = self._read(conn, tenant_id)
-                outcome = self._refresh_row(row, self._transaction(lock=True))
-        else:
-            with self._transaction(lock=True) as conn:
-                row = self._read(conn, tenant_id, lock=True)  # re-read under the row lock
-                outcome = self._refresh_row(row, nullcontext(conn))
+        outcome = self._under_tenant_lock(tenant_id, self._refresh_row)
         # Committed: the status change, or the new refresh token before its access token is used.
         if isinstance(outcome, ReconnectRequired):
             raise outcome
         return outcome
+
+    def _under_tenant_lock(
+        self,
+        tenant_id: str,
+        work: Callable[[Row[Any], AbstractContextManager[DbConnection]], _T],
+    ) -> _T:
+        """``work(row, saving)`` under the company's lock, on the row re-read under it.
+
+        ``work`` may call Fortnox, then writes in ``saving``'s transaction. PostgreSQL: one
+        transaction holding the row lock (``FOR UPDATE``) throughout. SQLite: its write lock
+        covers the whole database, warehouse included, so the lock held across the HTTP call
+        is a per-company file lock, and the write lock is taken only to save.
+        """
+        if self._sqlite:
+            with self._sqlite_tenant_lock(tenant_id):
+                with self.engine.connect() as conn:
+                    row = self._read(conn, tenant_id)
+                return work(row, self._transaction(lock=True))
+        with self._transaction(lock=True) as conn:
+            row = self._read(conn, tenant_id, lock=True)
+            return work(row, nullcontext(conn))
+
+    def _sqlite_tenant_lock(self, tenant_id: str) -> AbstractContextManager[None]:
+        return _file_lock(self._tenant_lock_path(tenant_id)) if self._sqlite else nullcontext()
 
     def _refresh_row(
         self, row: Row[Any], saving: AbstractContextManager[DbConnection]
@@ -308,14 +324,14 @@ class TokenStore:
             )
         return tokens.access_token, tokens.expires_at
 
-    def _refresh_lock_path(self, tenant_id: str) -> Path | None:
+    def _tenant_lock_path(self, tenant_id: str) -> Path | None:
         """Lock file beside the SQLite database; None for an in-memory database."""
         database = self.engine.url.database
         if not database or database == ":memory:" or database.startswith("file:"):
             return None
         db = Path(database).absolute()
         safe = re.sub(r"[^A-Za-z0-9_-]", "_", str(tenant_id))
-        return db.with_name(f".{db.name}.fortnox-refresh-{safe}.lock")
+        return db.with_name(f".{db.name}.fortnox-{safe}.lock")
 
     def _fetch_tokens(self, row: Row[Any]) -> TokenSet:
         oauth = self._oauth()
@@ -397,14 +413,14 @@ class _CachedToken:
             return self._token
 
 
-_memory_refresh_lock = threading.Lock()  # in-memory SQLite: one process, so a thread lock
+_memory_tenant_lock = threading.Lock()  # in-memory SQLite: one process, so a thread lock
 
 
 @contextmanager
 def _file_lock(path: Path | None) -> Iterator[None]:
     """Exclusive ``flock`` on ``path`` (any process, any thread); released on close."""
     if path is None:
-        with _memory_refresh_lock:
+        with _memory_tenant_lock:
             yield
         return
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)

@@ -275,6 +275,36 @@ def test_sqlite_refresh_does_not_block_other_writers(sqlite_url: str) -> None:
     assert store.connection(TENANT).refresh_count == 1
 
 
+@pytest.mark.parametrize("db", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_reconnect_during_a_refresh_wins(db: str, request: pytest.FixtureRequest) -> None:
+    # An operator reconnects a company while a task is refreshing its old grant: the new
+    # connection must survive, not be overwritten by the refresh's answer when it comes.
+    url = str(request.getfixturevalue("sqlite_url" if db == "sqlite" else "pg_schema_url"))
+    with FakeTokenServer(refresh_delay=1.5) as server:
+        store = make_store(url, server)
+        try:
+            connect(store, server)
+            refresher = threading.Thread(target=store.get_access_token, args=(TENANT,))
+            refresher.start()
+            deadline = time.monotonic() + 10
+            while server.refresh_calls == 0 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert server.refresh_calls == 1 and refresher.is_alive()
+            reconnected = TokenSet(
+                access_token="reconnected-access",
+                refresh_token="reconnected-refresh",
+                expires_at=datetime.now(UTC) + timedelta(hours=1),
+                scope="bookkeeping",
+            )
+            store.save_connection(TENANT, reconnected, company_name="Åkesson Bygg AB")
+            refresher.join(30)
+            assert store.connection(TENANT).refresh_count == 0
+            assert store.get_access_token(TENANT) == "reconnected-access"
+            assert server.refresh_calls == 1
+        finally:
+            store.engine.dispose()
+
+
 def _worker(url: str, base_url: str, barrier, results) -> None:
     # A forked process: it builds its own store (own engine and connections), as a task would.
     try:
