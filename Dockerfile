@@ -9,11 +9,17 @@ ENV PYTHONDONTWRITEBYTECODE=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
 WORKDIR /opt/project
 COPY requirements.txt constraints.txt ./
 RUN pip install --no-cache-dir uv==0.13.8 \
- && uv pip install --system --no-cache -r requirements.txt -c constraints.txt
+ && uv pip install --system --no-cache --compile-bytecode -r requirements.txt -c constraints.txt
 COPY dags ./dags
 COPY plugins ./plugins
 COPY include ./include
 COPY scripts ./scripts
+# Bytecode at build time: with PYTHONDONTWRITEBYTECODE every task process would otherwise
+# compile Airflow and the project from source (seconds per task).
+RUN python -m compileall -q dags plugins include scripts
 RUN useradd --create-home --uid 50000 airflow && mkdir -p /opt/airflow /opt/project/data \
  && chown -R airflow /opt/airflow /opt/project/data
 USER airflow
+# The SIE bulk reader's numba kernels, compiled once into the image (~/.cache/numba), not
+# once per container.
+RUN python -c "from include.sie4.bulk import warm_up; warm_up()"
