@@ -284,7 +284,7 @@ def main() -> None:
             f"median rows/s end to end of the {args.runs} runs; the best run's write-only rate; "
             "`CLI s` = wall time of one `python -m include.warehouse load FILE` into another "
             "fresh database, interpreter start-up and imports included (numba, pyarrow, "
-            "SQLAlchemy: about 1 s).",
+            "SQLAlchemy: about 1.2 s).",
             "",
             "| database | voucher rows | read s | write s | total s | rows/s end to end "
             "| median rows/s | rows/s write only | CLI s | target rows/s |",

@@ -151,6 +151,7 @@ def main() -> None:
     args = parser.parse_args()
     info = machine()
     load_before = load()
+    busy_before = hasattr(os, "getloadavg") and os.getloadavg()[0] >= 1.0
     lines = [
         "| #TRANS rows | file MB | path | seconds (best) | CPU s | rows/s "
         "| peak RSS growth MB | x file size | fast path | JIT load (once per process) |",
@@ -196,7 +197,7 @@ def main() -> None:
             + (
                 "- The machine's cores were shared with other jobs while this ran (load average\n"
                 "  at least 1): figures are noisy and pessimistic.\n"
-                if os.getloadavg()[0] >= 1.0
+                if busy_before
                 else ""
             )
             + "- Bulk path: its kernels are compiled by numba (include/sie4/_bulk_scan.py) and\n"

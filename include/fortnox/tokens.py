@@ -14,6 +14,7 @@ import fcntl
 import os
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
@@ -42,6 +43,10 @@ TOKEN_KEY_ENV = "FORTNOX_TOKEN_KEY"
 _T = TypeVar("_T")
 # Refresh this long before expiry so a token never expires in the middle of a request.
 DEFAULT_REFRESH_MARGIN = timedelta(minutes=5)
+# How long a task waits for another process's refresh of the same company (SQLite).
+LOCK_WAIT = timedelta(minutes=10)
+# How long a refresh's save waits for SQLite's write lock once Fortnox has answered.
+SAVE_WAIT = timedelta(minutes=30)
 
 
 class TokenCipher:
@@ -210,7 +215,10 @@ class TokenStore:
         """Re-encrypt every stored token with the current (first) key; returns rows changed."""
         changed = 0
         with self._transaction(lock=True) as conn:
-            for row in conn.execute(select(self.table)).all():
+            query = select(self.table)
+            if not self._sqlite:  # a refresh committing meanwhile must not be overwritten
+                query = query.with_for_update()
+            for row in conn.execute(query).all():
                 values = {}
                 for column in ("access_token_encrypted", "refresh_token_encrypted"):
                     value = getattr(row, column)
@@ -282,7 +290,7 @@ class TokenStore:
             with self._sqlite_tenant_lock(tenant_id):
                 with self.engine.connect() as conn:
                     row = self._read(conn, tenant_id)
-                return work(row, self._transaction(lock=True))
+                return work(row, self._transaction(lock=True, patient=True))
         with self._transaction(lock=True) as conn:
             row = self._read(conn, tenant_id, lock=True)
             return work(row, nullcontext(conn))
@@ -326,10 +334,15 @@ class TokenStore:
 
     def _tenant_lock_path(self, tenant_id: str) -> Path | None:
         """Lock file beside the SQLite database; None for an in-memory database."""
-        database = self.engine.url.database
-        if not database or database == ":memory:" or database.startswith("file:"):
+        url = self.engine.url
+        database = url.database or ""
+        if database.startswith("file:"):  # a URI filename (?uri=true)
+            if url.query.get("mode") == "memory":
+                return None
+            database = database.removeprefix("file:").split("?", 1)[0]
+        if database in ("", ":memory:"):
             return None
-        db = Path(database).absolute()
+        db = Path(database).resolve()  # one lock file whichever path or symlink leads here
         safe = re.sub(r"[^A-Za-z0-9_-]", "_", str(tenant_id))
         return db.with_name(f".{db.name}.fortnox-{safe}.lock")
 
@@ -381,13 +394,29 @@ class TokenStore:
         return row
 
     @contextmanager
-    def _transaction(self, *, lock: bool) -> Iterator[DbConnection]:
+    def _transaction(self, *, lock: bool, patient: bool = False) -> Iterator[DbConnection]:
+        """A transaction; ``lock``: SQLite's write lock at once (``BEGIN IMMEDIATE``).
+
+        ``patient``: after Fortnox has answered a refresh, the old refresh token is dead and
+        the new one exists only in memory, so the save waits out a long load's write lock
+        (up to ``SAVE_WAIT``) rather than fail and lose the connection.
+        """
         with self.engine.connect() as conn:
+            # PRAGMAs straight on the driver connection (autocommit): no BEGIN is emitted.
+            raw = conn.connection.driver_connection if self._sqlite and patient else None
+            usual = None
+            if raw is not None:
+                usual = int(raw.execute("PRAGMA busy_timeout").fetchone()[0])
+                raw.execute(f"PRAGMA busy_timeout = {int(SAVE_WAIT.total_seconds() * 1000)}")
             if self._sqlite and lock:
                 # SQLite locks the whole database: BEGIN IMMEDIATE takes the write lock now.
                 conn.execution_options(fortnox_begin_immediate=True)
-            with conn.begin():
-                yield conn
+            try:
+                with conn.begin():
+                    yield conn
+            finally:
+                if raw is not None:
+                    raw.execute(f"PRAGMA busy_timeout = {usual}")
 
 
 class _CachedToken:
@@ -417,15 +446,32 @@ _memory_tenant_lock = threading.Lock()  # in-memory SQLite: one process, so a th
 
 
 @contextmanager
-def _file_lock(path: Path | None) -> Iterator[None]:
-    """Exclusive ``flock`` on ``path`` (any process, any thread); released on close."""
+def _file_lock(path: Path | None, *, wait: timedelta = LOCK_WAIT) -> Iterator[None]:
+    """Exclusive ``flock`` on ``path`` (any process, any thread); released on close.
+
+    Waits at most ``wait``: a holder that hangs must not stop the company's tasks for good.
+    """
     if path is None:
-        with _memory_tenant_lock:
+        if not _memory_tenant_lock.acquire(timeout=wait.total_seconds()):
+            raise TimeoutError(f"token lock busy for {wait} (in-memory database)")
+        try:
             yield
+        finally:
+            _memory_tenant_lock.release()
         return
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        deadline = time.monotonic() + wait.total_seconds()
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise TimeoutError(
+                        f"token lock {path.name} held by another process for over {wait}"
+                    ) from None
+                time.sleep(0.05)
         yield
     finally:
         os.close(fd)

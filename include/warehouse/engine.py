@@ -78,7 +78,9 @@ def temporary_schema(postgres_url: str, *, prefix: str = "tmp") -> Iterator[str]
     try:
         with admin.begin() as conn:
             conn.execute(sa.text(f'CREATE SCHEMA "{name}"'))
-        url = sa.make_url(postgres_url).update_query_dict({"options": f"-csearch_path={name}"})
+        base = sa.make_url(postgres_url)
+        options = " ".join(filter(None, [base.query.get("options"), f"-csearch_path={name}"]))
+        url = base.update_query_dict({"options": options})  # keeps e.g. a statement_timeout
         try:
             yield url.render_as_string(hide_password=False)
         finally:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import multiprocessing
+import os
 import sqlite3
 import threading
 import time
@@ -20,7 +22,7 @@ from include.fortnox.errors import NotConnected, TokenKeyError
 from include.fortnox.models import ReconnectRequired, TokenSet
 from include.fortnox.oauth import FortnoxOAuth
 from include.fortnox.token_schema import create_token_tables
-from include.fortnox.tokens import TokenCipher, TokenStore
+from include.fortnox.tokens import TokenCipher, TokenStore, _file_lock
 
 KEY = TokenCipher.generate_key()
 TENANT = "1234567"
@@ -248,6 +250,89 @@ def test_threads_refresh_once(sqlite_url: str, token_server: FakeTokenServer) ->
     assert token_server.refresh_calls == 1
 
 
+def _capture(fn, errors: list[BaseException]):
+    def run(*args):
+        try:
+            return fn(*args)
+        except BaseException as exc:  # re-raised by the test through ``errors``
+            errors.append(exc)
+            raise
+
+    return run
+
+
+def test_sqlite_refresh_save_waits_out_a_long_load(sqlite_url: str) -> None:
+    # Fortnox has answered, so the old refresh token is dead: the save must wait for a load
+    # holding SQLite's write lock longer than the store's usual busy timeout (1 s here).
+    with FakeTokenServer(refresh_delay=0.3) as server:
+        store = make_store(sqlite_url, server)
+        connect(store, server)
+        impatient = TokenStore(
+            sa.create_engine(sqlite_url, connect_args={"timeout": 1}),
+            TokenCipher([KEY]),
+            FortnoxOAuth(settings_for(server.base_url)),
+        )
+        load = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), timeout=5)
+        load.execute("PRAGMA journal_mode = WAL")
+        load.execute("BEGIN IMMEDIATE")  # a load takes the write lock and keeps it ...
+        load.execute("CREATE TABLE warehouse_load_marker (x INTEGER)")
+        errors: list[BaseException] = []
+        results: list[str] = []
+        refresher = threading.Thread(
+            target=_capture(lambda t: results.append(impatient.get_access_token(t)), errors),
+            args=(TENANT,),
+        )
+        refresher.start()
+        time.sleep(0.3 + 2.5)  # ... past Fortnox's answer and well past the 1 s busy timeout
+        assert refresher.is_alive()  # still waiting to save, not failed
+        load.execute("COMMIT")
+        load.close()
+        refresher.join(30)
+        assert not refresher.is_alive() and not errors
+    assert server.refresh_calls == 1
+    row = raw_row(store)
+    assert TokenCipher([KEY]).decrypt(str(row["refresh_token_encrypted"]), company="x") in (
+        server.valid_refresh
+    )
+    assert store.connection(TENANT).status == "connected"
+    assert results and results[0] == store.get_access_token(TENANT)
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("sqlite:///{dir}/wh.db", "{dir}/.wh.db.fortnox-55_1.lock"),
+        ("sqlite:///{dir}/link.db", "{dir}/.wh.db.fortnox-55_1.lock"),  # a symlink to wh.db
+        ("sqlite:///file:{dir}/wh.db?uri=true", "{dir}/.wh.db.fortnox-55_1.lock"),
+        ("sqlite:///file:shared?mode=memory&cache=shared&uri=true", None),
+        ("sqlite://", None),
+    ],
+)
+def test_sqlite_lock_file_is_one_per_database_and_company(
+    tmp_path: Path, url: str, expected: str | None
+) -> None:
+    (tmp_path / "wh.db").touch()
+    (tmp_path / "link.db").symlink_to(tmp_path / "wh.db")
+    dir_ = tmp_path.resolve()
+    store = TokenStore(url.format(dir=tmp_path), TokenCipher([KEY]))
+    path = store._tenant_lock_path("55/1")
+    assert (str(path) if path else None) == (expected.format(dir=dir_) if expected else None)
+
+
+def test_lock_held_too_long_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / ".wh.db.fortnox-1.lock"
+    holder = os.open(path, os.O_RDWR | os.O_CREAT)  # another process stuck mid-refresh
+    try:
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        waiting = _file_lock(path, wait=timedelta(seconds=0.3))
+        with pytest.raises(TimeoutError, match="held by another process"), waiting:
+            pass
+    finally:
+        os.close(holder)
+    with _file_lock(path, wait=timedelta(seconds=0.3)):  # free again once the holder is gone
+        pass
+
+
 def test_sqlite_refresh_does_not_block_other_writers(sqlite_url: str) -> None:
     # The token table shares the warehouse's SQLite file by default: a load must be able to
     # commit while a refresh waits on Fortnox.
@@ -270,6 +355,7 @@ def test_sqlite_refresh_does_not_block_other_writers(sqlite_url: str) -> None:
             other.close()
         assert refresher.is_alive()  # the write went through during the refresh, not after it
         refresher.join(30)
+        assert not refresher.is_alive()
     assert results and results[0] != "old-access-SECRET"
     assert server.refresh_calls == 1
     assert store.connection(TENANT).refresh_count == 1
@@ -284,7 +370,10 @@ def test_reconnect_during_a_refresh_wins(db: str, request: pytest.FixtureRequest
         store = make_store(url, server)
         try:
             connect(store, server)
-            refresher = threading.Thread(target=store.get_access_token, args=(TENANT,))
+            errors: list[BaseException] = []
+            refresher = threading.Thread(
+                target=_capture(store.get_access_token, errors), args=(TENANT,)
+            )
             refresher.start()
             deadline = time.monotonic() + 10
             while server.refresh_calls == 0 and time.monotonic() < deadline:
@@ -298,6 +387,7 @@ def test_reconnect_during_a_refresh_wins(db: str, request: pytest.FixtureRequest
             )
             store.save_connection(TENANT, reconnected, company_name="Åkesson Bygg AB")
             refresher.join(30)
+            assert not refresher.is_alive() and not errors
             assert store.connection(TENANT).refresh_count == 0
             assert store.get_access_token(TENANT) == "reconnected-access"
             assert server.refresh_calls == 1
