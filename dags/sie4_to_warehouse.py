@@ -8,7 +8,9 @@ stop the others. Sources:
    `fortnox_landing` asset; the event names the company, fiscal year, extract id and path.
 2. **Inbox** (`data/inbox/`): SIE files a person drops there, exported from any accounting
    program; checked every 15 minutes. A loaded file moves to `processed/`; a rejected one
-   to `failed/` with `<name>.errors.txt` listing every error with its line number.
+   to `failed/` with `<name>.errors.txt` listing every error with its line number. A file
+   modified in the last `inbox_settle_seconds` (60) may still be being copied in and waits
+   for the next run; temporary names (`*.part`, `*.tmp`, `~$*`, ...) are never taken.
 3. **Manual run**: give `file_path` to load one file from anywhere (it is not moved), or
    set `scan_landing` to load every landed extract the warehouse lacks (catch-up after a
    paused DAG or a lost event).
@@ -64,6 +66,13 @@ from pipeline.assets import FORTNOX_LANDING, WAREHOUSE_BOOKS
             False, type="boolean", description="Load files with tolerable defects, with warnings."
         ),
         "include_inbox": Param(True, type="boolean", description="Also load the inbox folder."),
+        "inbox_settle_seconds": Param(
+            60,
+            type="integer",
+            minimum=0,
+            description="Leave inbox files modified less than this many seconds ago for the "
+            "next run: a copy may still be in progress.",
+        ),
         "scan_landing": Param(
             False,
             type="boolean",
@@ -97,6 +106,7 @@ def sie4_to_warehouse() -> None:
             include_inbox=params["include_inbox"],
             company=params["company"],
             fiscal_year=params["fiscal_year"],
+            inbox_settle_seconds=params["inbox_settle_seconds"],
         )
 
     @task(outlets=[WAREHOUSE_BOOKS], map_index_template="{{ work_label }}")

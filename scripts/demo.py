@@ -109,7 +109,8 @@ def stage_inbox(sie_file: Path, warehouse_url: str) -> None:
     inbox.mkdir(parents=True, exist_ok=True)
     shutil.copy2(sie_file, inbox / sie_file.name)
     print(f"   dropped {sie_file.name} into {inbox.relative_to(ROOT)}/")
-    run_dag("sie4_to_warehouse", {"include_inbox": True}, "load-inbox")
+    # The demo wrote the file whole just now: no copy in progress to wait for.
+    run_dag("sie4_to_warehouse", {"include_inbox": True, "inbox_settle_seconds": 0}, "load-inbox")
     where = "processed" if (inbox / "processed" / sie_file.name).exists() else "NOT processed"
     print(f"   {sie_file.name}: {where}")
     print_trial_balances(warehouse_url)

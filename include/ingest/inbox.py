@@ -5,6 +5,10 @@ sidecar ``<name>.errors.txt`` listing every error with its line number. Nothing 
 Every step is safe to repeat: a rerun of a file that was already moved reports where it went
 instead of failing on a missing file, and a load that committed before the move was
 interrupted is recognised by its checksum and not loaded twice.
+
+A file still being copied in must not be taken: a SIE file cut between two vouchers reads
+as complete, smaller books. So a scan takes only files left unmodified for a settle time,
+and never the temporary names copy tools and browsers write to before renaming.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -24,6 +29,9 @@ if TYPE_CHECKING:
     from include.warehouse.loader import LoadResult
 
 SIDECAR_SUFFIX = ".errors.txt"
+# Names of files still being written by common tools (renamed when complete).
+_IN_PROGRESS_SUFFIXES = (".part", ".partial", ".tmp", ".temp", ".crdownload", ".download", "~")
+_IN_PROGRESS_PREFIXES = (".", "~$")
 
 
 class Outcome(StrEnum):
@@ -81,15 +89,40 @@ def load_detail(result: LoadResult) -> dict[str, Any]:
     }
 
 
-def pending_files(layout: InboxLayout) -> list[Path]:
-    """Files waiting in the inbox (sidecars and hidden files excluded), oldest name first."""
+def _candidates(layout: InboxLayout) -> list[Path]:
     if not layout.root.is_dir():
         return []
     return sorted(
         p
         for p in layout.root.iterdir()
-        if p.is_file() and not p.name.startswith(".") and not p.name.endswith(SIDECAR_SUFFIX)
+        if p.is_file()
+        and not p.name.startswith(_IN_PROGRESS_PREFIXES)
+        and not p.name.lower().endswith((SIDECAR_SUFFIX, *_IN_PROGRESS_SUFFIXES))
     )
+
+
+def _settled(path: Path, settle_seconds: float, now: float) -> bool:
+    return now - path.stat().st_mtime >= settle_seconds
+
+
+def pending_files(
+    layout: InboxLayout, *, settle_seconds: float = 0.0, now: float | None = None
+) -> list[Path]:
+    """Files ready in the inbox, by name: not modified for ``settle_seconds``.
+
+    Sidecars, hidden files and temporary names (``*.part``, ``*.tmp``, ``~$*``, ...) are
+    never taken.
+    """
+    now = time.time() if now is None else now
+    return [p for p in _candidates(layout) if _settled(p, settle_seconds, now)]
+
+
+def settling_files(
+    layout: InboxLayout, *, settle_seconds: float, now: float | None = None
+) -> list[Path]:
+    """Files modified less than ``settle_seconds`` ago: maybe still being copied in."""
+    now = time.time() if now is None else now
+    return [p for p in _candidates(layout) if not _settled(p, settle_seconds, now)]
 
 
 def _sha256(path: Path) -> str:

@@ -8,14 +8,25 @@ A work item is a small JSON-able dict so that Airflow can map one task per item:
 from __future__ import annotations
 
 import json
+import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from include.ingest.inbox import FileOutcome, InboxLayout, Outcome, load_detail, pending_files
+from include.ingest.inbox import (
+    FileOutcome,
+    InboxLayout,
+    Outcome,
+    load_detail,
+    pending_files,
+    settling_files,
+)
 from include.ingest.landing import SIE_FILE_NAME, LandingEvent, read_manifest
 
 OPEN_ITEM_FILES = {"ar": "ar_open_items.json", "ap": "ap_open_items.json"}
+
+log = logging.getLogger(__name__)
 
 
 class RejectedFile(Exception):
@@ -39,10 +50,12 @@ def collect_work(
     include_inbox: bool = True,
     company: str | None = None,
     fiscal_year: int | None = None,
+    inbox_settle_seconds: float = 0.0,
 ) -> list[dict[str, Any]]:
     """Work items for one run: a manual file, else landing events plus the inbox.
 
-    ``company`` and ``fiscal_year`` narrow the landing events (not the inbox).
+    ``company`` and ``fiscal_year`` narrow the landing events (not the inbox). Inbox files
+    modified less than ``inbox_settle_seconds`` ago are left for a later run.
     """
     if file_path:
         return [{"kind": "file", "path": str(Path(file_path).resolve())}]
@@ -59,7 +72,16 @@ def collect_work(
             items.append({"kind": "landing", "event": event.to_extra()})
     if include_inbox:
         layout = InboxLayout(data_root / "inbox")
-        items += [{"kind": "inbox", "file_name": p.name} for p in pending_files(layout)]
+        now = time.time()
+        ready = pending_files(layout, settle_seconds=inbox_settle_seconds, now=now)
+        items += [{"kind": "inbox", "file_name": p.name} for p in ready]
+        for path in settling_files(layout, settle_seconds=inbox_settle_seconds, now=now):
+            log.info(
+                "inbox: %s was modified less than %s s ago (maybe still being copied): "
+                "left for the next run",
+                path.name,
+                inbox_settle_seconds,
+            )
     return items
 
 

@@ -79,7 +79,9 @@ def temporary_schema(postgres_url: str, *, prefix: str = "tmp") -> Iterator[str]
         with admin.begin() as conn:
             conn.execute(sa.text(f'CREATE SCHEMA "{name}"'))
         base = sa.make_url(postgres_url)
-        options = " ".join(filter(None, [base.query.get("options"), f"-csearch_path={name}"]))
+        given = base.query.get("options") or ()
+        given = (given,) if isinstance(given, str) else given
+        options = " ".join([*given, f"-csearch_path={name}"])
         url = base.update_query_dict({"options": options})  # keeps e.g. a statement_timeout
         try:
             yield url.render_as_string(hide_password=False)

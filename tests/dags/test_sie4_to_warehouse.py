@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -58,6 +60,12 @@ def test_inbox_good_file_loads_and_broken_file_is_set_aside(load_dag, project_da
     inbox = data / "inbox"
     vouchers = _write_books(inbox / "good.se")
     (inbox / "broken.se").write_bytes(BROKEN_FIXTURE.read_bytes())
+    for name in ("good.se", "broken.se"):  # dropped two minutes ago
+        two_minutes_ago = time.time() - 120
+        os.utime(inbox / name, (two_minutes_ago, two_minutes_ago))
+    # A copy still in progress (the default settle time is 60 s): its first half so far.
+    half = (inbox / "good.se").read_bytes()
+    (inbox / "copying.se").write_bytes(half[: len(half) // 2])
 
     run = load_dag.test()
 
@@ -69,7 +77,7 @@ def test_inbox_good_file_loads_and_broken_file_is_set_aside(load_dag, project_da
     assert (inbox / "failed" / "broken.se").read_bytes() == BROKEN_FIXTURE.read_bytes()
     sidecar = (inbox / "failed" / "broken.se.errors.txt").read_text()
     assert "line 14:" in sidecar  # the unbalanced voucher opens on line 14
-    assert list(inbox.glob("*.se")) == []
+    assert [p.name for p in inbox.glob("*.se")] == ["copying.se"]  # untouched, not loaded
 
     engine = sa.create_engine(url)
     with engine.connect() as conn:

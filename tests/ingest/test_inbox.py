@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from include.ingest.inbox import InboxLayout, Outcome, pending_files, process_inbox_file
+from include.ingest.inbox import (
+    InboxLayout,
+    Outcome,
+    pending_files,
+    process_inbox_file,
+    settling_files,
+)
 from include.warehouse.migrate import migrate
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sie4"
@@ -45,6 +52,33 @@ def test_good_file_loads_and_moves_rerun_reports_where_it_went(inbox) -> None:  
     assert again.outcome is Outcome.ALREADY_PROCESSED
     assert (layout.processed / "good.se").read_bytes() == GOOD.read_bytes()
     assert pending_files(layout) == []
+
+
+def test_files_still_being_written_are_left_for_a_later_scan(tmp_path: Path) -> None:
+    layout = InboxLayout(tmp_path / "inbox")
+    layout.ensure()
+    names = [
+        "settled.se",
+        "copying.se",  # written to a moment ago
+        "download.se.crdownload",
+        "export.se.part",
+        "export.tmp",
+        "~$lock.se",
+        ".hidden.se",
+        "old.se.errors.txt",
+    ]
+    for name in names:
+        (layout.root / name).write_bytes(GOOD.read_bytes())
+    now = 1_900_000_000.0
+    for name in names:
+        os.utime(layout.root / name, (now - 600, now - 600))
+    os.utime(layout.root / "copying.se", (now - 5, now - 5))
+
+    ready = pending_files(layout, settle_seconds=60, now=now)
+    assert [p.name for p in ready] == ["settled.se"]
+    assert [p.name for p in settling_files(layout, settle_seconds=60, now=now)] == ["copying.se"]
+    later = pending_files(layout, settle_seconds=60, now=now + 60)
+    assert [p.name for p in later] == ["copying.se", "settled.se"]
 
 
 def test_same_file_dropped_again_is_unchanged(inbox) -> None:  # type: ignore[no-untyped-def]
