@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy import Connection as DbConnection
@@ -43,10 +44,11 @@ TOKEN_KEY_ENV = "FORTNOX_TOKEN_KEY"
 _T = TypeVar("_T")
 # Refresh this long before expiry so a token never expires in the middle of a request.
 DEFAULT_REFRESH_MARGIN = timedelta(minutes=5)
-# How long a task waits for another process's refresh of the same company (SQLite).
-LOCK_WAIT = timedelta(minutes=10)
 # How long a refresh's save waits for SQLite's write lock once Fortnox has answered.
-SAVE_WAIT = timedelta(minutes=30)
+SAVE_WAIT = timedelta(minutes=10)
+# How long a task waits for another process's refresh of the same company (SQLite): longer
+# than a healthy holder can take (its OAuth calls, then SAVE_WAIT).
+LOCK_WAIT = SAVE_WAIT + timedelta(minutes=5)
 
 
 class TokenCipher:
@@ -215,7 +217,7 @@ class TokenStore:
         """Re-encrypt every stored token with the current (first) key; returns rows changed."""
         changed = 0
         with self._transaction(lock=True) as conn:
-            query = select(self.table)
+            query = select(self.table).order_by(self.table.c.tenant_id)  # one lock order
             if not self._sqlite:  # a refresh committing meanwhile must not be overwritten
                 query = query.with_for_update()
             for row in conn.execute(query).all():
@@ -339,7 +341,7 @@ class TokenStore:
         if database.startswith("file:"):  # a URI filename (?uri=true)
             if url.query.get("mode") == "memory":
                 return None
-            database = database.removeprefix("file:").split("?", 1)[0]
+            database = urlsplit(database).path  # file:/p, file:///p, file://localhost/p
         if database in ("", ":memory:"):
             return None
         db = Path(database).resolve()  # one lock file whichever path or symlink leads here

@@ -7,15 +7,18 @@ instead of failing on a missing file, and a load that committed before the move 
 interrupted is recognised by its checksum and not loaded twice.
 
 A file still being copied in must not be taken: a SIE file cut between two vouchers reads
-as complete, smaller books. So a scan takes only files left unmodified for a settle time,
-and never the temporary names copy tools and browsers write to before renaming.
+as complete, smaller books. So a scan takes only files left unchanged for a settle time,
+measured on the file system's own clock (a hidden ``.inbox-clock`` file it touches), and
+never the temporary names copy tools and browsers write to before renaming.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
+import stat
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -89,40 +92,66 @@ def load_detail(result: LoadResult) -> dict[str, Any]:
     }
 
 
-def _candidates(layout: InboxLayout) -> list[Path]:
+@dataclass(frozen=True, slots=True)
+class InboxScan:
+    """One look at the inbox: files ready to load, and files that may still be copied in."""
+
+    ready: list[Path]
+    settling: list[Path]
+
+
+_CLOCK_FILE = ".inbox-clock"  # hidden: never taken as a SIE file
+
+
+def _filesystem_now(root: Path) -> float:
+    """The inbox file system's own time (a network share's server may be off from ours)."""
+    probe = root / _CLOCK_FILE
+    try:
+        probe.touch()
+        os.utime(probe)  # the file system's "now", on the same clock as the files' times
+        return probe.stat().st_ctime
+    except OSError:
+        return time.time()
+
+
+def scan_inbox(
+    layout: InboxLayout, *, settle_seconds: float = 0.0, now: float | None = None
+) -> InboxScan:
+    """Split the inbox's files, by name, into ready and settling.
+
+    Ready: unchanged for ``settle_seconds``, judged by the inode change time (ctime), which
+    every write moves and no copy tool can backdate (robocopy dates an unfinished copy
+    1980-01-01), against the file system's clock. Sidecars, hidden files and temporary names
+    (``*.part``, ``*.tmp``, ``~$*``, ...) are never taken; a file that vanishes meanwhile is
+    skipped.
+    """
     if not layout.root.is_dir():
-        return []
-    return sorted(
-        p
-        for p in layout.root.iterdir()
-        if p.is_file()
-        and not p.name.startswith(_IN_PROGRESS_PREFIXES)
-        and not p.name.lower().endswith((SIDECAR_SUFFIX, *_IN_PROGRESS_SUFFIXES))
-    )
-
-
-def _settled(path: Path, settle_seconds: float, now: float) -> bool:
-    return now - path.stat().st_mtime >= settle_seconds
+        return InboxScan([], [])
+    if now is None:
+        now = _filesystem_now(layout.root) if settle_seconds > 0 else time.time()
+    ready: list[Path] = []
+    settling: list[Path] = []
+    for path in sorted(layout.root.iterdir()):
+        name = path.name
+        if name.startswith(_IN_PROGRESS_PREFIXES) or name.lower().endswith(
+            (SIDECAR_SUFFIX, *_IN_PROGRESS_SUFFIXES)
+        ):
+            continue
+        try:
+            info = path.stat()
+        except OSError:  # moved or deleted since the listing
+            continue
+        if not stat.S_ISREG(info.st_mode):
+            continue
+        (ready if now - info.st_ctime >= settle_seconds else settling).append(path)
+    return InboxScan(ready, settling)
 
 
 def pending_files(
     layout: InboxLayout, *, settle_seconds: float = 0.0, now: float | None = None
 ) -> list[Path]:
-    """Files ready in the inbox, by name: not modified for ``settle_seconds``.
-
-    Sidecars, hidden files and temporary names (``*.part``, ``*.tmp``, ``~$*``, ...) are
-    never taken.
-    """
-    now = time.time() if now is None else now
-    return [p for p in _candidates(layout) if _settled(p, settle_seconds, now)]
-
-
-def settling_files(
-    layout: InboxLayout, *, settle_seconds: float, now: float | None = None
-) -> list[Path]:
-    """Files modified less than ``settle_seconds`` ago: maybe still being copied in."""
-    now = time.time() if now is None else now
-    return [p for p in _candidates(layout) if not _settled(p, settle_seconds, now)]
+    """The files ready in the inbox (see :func:`scan_inbox`)."""
+    return scan_inbox(layout, settle_seconds=settle_seconds, now=now).ready
 
 
 def _sha256(path: Path) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,8 +18,7 @@ from include.ingest.inbox import (
     InboxLayout,
     Outcome,
     load_detail,
-    pending_files,
-    settling_files,
+    scan_inbox,
 )
 from include.ingest.landing import SIE_FILE_NAME, LandingEvent, read_manifest
 
@@ -71,11 +69,9 @@ def collect_work(
             seen.add(event.extract_id)
             items.append({"kind": "landing", "event": event.to_extra()})
     if include_inbox:
-        layout = InboxLayout(data_root / "inbox")
-        now = time.time()
-        ready = pending_files(layout, settle_seconds=inbox_settle_seconds, now=now)
-        items += [{"kind": "inbox", "file_name": p.name} for p in ready]
-        for path in settling_files(layout, settle_seconds=inbox_settle_seconds, now=now):
+        scan = scan_inbox(InboxLayout(data_root / "inbox"), settle_seconds=inbox_settle_seconds)
+        items += [{"kind": "inbox", "file_name": p.name} for p in scan.ready]
+        for path in scan.settling:
             log.info(
                 "inbox: %s was modified less than %s s ago (maybe still being copied): "
                 "left for the next run",

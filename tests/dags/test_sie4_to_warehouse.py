@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
+import threading
 import time
 from pathlib import Path
 
@@ -60,15 +60,30 @@ def test_inbox_good_file_loads_and_broken_file_is_set_aside(load_dag, project_da
     inbox = data / "inbox"
     vouchers = _write_books(inbox / "good.se")
     (inbox / "broken.se").write_bytes(BROKEN_FIXTURE.read_bytes())
-    for name in ("good.se", "broken.se"):  # dropped two minutes ago
-        two_minutes_ago = time.time() - 120
-        os.utime(inbox / name, (two_minutes_ago, two_minutes_ago))
-    # A copy still in progress (the default settle time is 60 s): its first half so far.
-    half = (inbox / "good.se").read_bytes()
-    (inbox / "copying.se").write_bytes(half[: len(half) // 2])
+    settle = 2
+    time.sleep(settle + 0.5)  # both have sat in the inbox for longer than the settle time
+    # Meanwhile a third file is being copied in and keeps growing throughout the run.
+    content = (inbox / "good.se").read_bytes()
+    copying, done = inbox / "copying.se", threading.Event()
 
-    run = load_dag.test()
+    def copy_slowly() -> None:
+        with copying.open("wb") as out:
+            for start in range(0, len(content), 64):  # far slower than the run
+                out.write(content[start : start + 64])
+                out.flush()
+                if done.wait(0.1):
+                    return
 
+    copier = threading.Thread(target=copy_slowly)
+    copier.start()
+    try:
+        run = load_dag.test(run_conf={"inbox_settle_seconds": settle})
+        still_copying = copying.stat().st_size < len(content)
+    finally:
+        done.set()
+        copier.join()
+
+    assert still_copying  # the copy really was in progress for the whole run
     states = _task_states(run)
     assert sorted(states["load_file"]) == ["failed", "success"], states
     assert states["summarise"] == ["failed"]  # a rejected file turns the run red

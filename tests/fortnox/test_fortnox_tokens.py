@@ -268,7 +268,7 @@ def test_sqlite_refresh_save_waits_out_a_long_load(sqlite_url: str) -> None:
         store = make_store(sqlite_url, server)
         connect(store, server)
         impatient = TokenStore(
-            sa.create_engine(sqlite_url, connect_args={"timeout": 1}),
+            sa.create_engine(sqlite_url, connect_args={"timeout": 1}, pool_size=1),
             TokenCipher([KEY]),
             FortnoxOAuth(settings_for(server.base_url)),
         )
@@ -284,6 +284,7 @@ def test_sqlite_refresh_save_waits_out_a_long_load(sqlite_url: str) -> None:
         )
         refresher.start()
         time.sleep(0.3 + 2.5)  # ... past Fortnox's answer and well past the 1 s busy timeout
+        assert server.refresh_calls == 1  # Fortnox has answered: the old token is dead
         assert refresher.is_alive()  # still waiting to save, not failed
         load.execute("COMMIT")
         load.close()
@@ -296,6 +297,9 @@ def test_sqlite_refresh_save_waits_out_a_long_load(sqlite_url: str) -> None:
     )
     assert store.connection(TENANT).status == "connected"
     assert results and results[0] == store.get_access_token(TENANT)
+    with impatient.engine.connect() as conn:  # the pooled connection has its usual timeout back
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 1000
+    impatient.engine.dispose()
 
 
 @pytest.mark.parametrize(
@@ -304,6 +308,7 @@ def test_sqlite_refresh_save_waits_out_a_long_load(sqlite_url: str) -> None:
         ("sqlite:///{dir}/wh.db", "{dir}/.wh.db.fortnox-55_1.lock"),
         ("sqlite:///{dir}/link.db", "{dir}/.wh.db.fortnox-55_1.lock"),  # a symlink to wh.db
         ("sqlite:///file:{dir}/wh.db?uri=true", "{dir}/.wh.db.fortnox-55_1.lock"),
+        ("sqlite:///file://localhost{dir}/wh.db?uri=true", "{dir}/.wh.db.fortnox-55_1.lock"),
         ("sqlite:///file:shared?mode=memory&cache=shared&uri=true", None),
         ("sqlite://", None),
     ],

@@ -13,7 +13,7 @@ from include.ingest.inbox import (
     Outcome,
     pending_files,
     process_inbox_file,
-    settling_files,
+    scan_inbox,
 )
 from include.warehouse.migrate import migrate
 
@@ -59,7 +59,7 @@ def test_files_still_being_written_are_left_for_a_later_scan(tmp_path: Path) -> 
     layout.ensure()
     names = [
         "settled.se",
-        "copying.se",  # written to a moment ago
+        "copying.se",
         "download.se.crdownload",
         "export.se.part",
         "export.tmp",
@@ -69,16 +69,20 @@ def test_files_still_being_written_are_left_for_a_later_scan(tmp_path: Path) -> 
     ]
     for name in names:
         (layout.root / name).write_bytes(GOOD.read_bytes())
-    now = 1_900_000_000.0
-    for name in names:
-        os.utime(layout.root / name, (now - 600, now - 600))
-    os.utime(layout.root / "copying.se", (now - 5, now - 5))
+    (layout.root / "folder.se").mkdir()
+    (layout.root / "vanished.se").symlink_to(tmp_path / "moved-away.se")  # stat fails
+    # A copy tool backdating the file while it copies (robocopy: 1980-01-01) changes nothing:
+    # the settle time runs from the last change of the inode (ctime), which it cannot set.
+    os.utime(layout.root / "copying.se", (315_532_800, 315_532_800))
+    written = max((layout.root / n).stat().st_ctime for n in names)
 
-    ready = pending_files(layout, settle_seconds=60, now=now)
-    assert [p.name for p in ready] == ["settled.se"]
-    assert [p.name for p in settling_files(layout, settle_seconds=60, now=now)] == ["copying.se"]
-    later = pending_files(layout, settle_seconds=60, now=now + 60)
-    assert [p.name for p in later] == ["copying.se", "settled.se"]
+    early = scan_inbox(layout, settle_seconds=60, now=written + 5)
+    assert early.ready == []
+    assert [p.name for p in early.settling] == ["copying.se", "settled.se"]
+    later = scan_inbox(layout, settle_seconds=60, now=written + 61)
+    assert [p.name for p in later.ready] == ["copying.se", "settled.se"]
+    assert later.settling == []
+    assert pending_files(layout, settle_seconds=60, now=written + 61) == later.ready
 
 
 def test_same_file_dropped_again_is_unchanged(inbox) -> None:  # type: ignore[no-untyped-def]
