@@ -260,6 +260,22 @@ def test_checksum_sees_a_changed_amount(warehouse_url: str, main_file: Path) -> 
     assert partition_checksum(warehouse_url, first.company_id, FY2024) != before
 
 
+def test_readers_see_the_old_books_until_the_commit(warehouse_url: str, main_file: Path) -> None:
+    first = load_sie(main_file, warehouse_url)
+    old = partition_checksum(warehouse_url, first.company_id, FY2024)
+    changed = main_file.read_bytes().replace(b"Faktura 1", "Faktura 1 (rättad)".encode("cp437"))
+    seen: dict[str, str] = {}
+
+    def look(table: str) -> None:  # mid-load, from another connection, without waiting
+        seen[table] = partition_checksum(warehouse_url, first.company_id, FY2024)
+
+    load_sie(changed, warehouse_url, file_name="v2.se", after_table=look)
+
+    assert {"account", "balance", "voucher", "voucher_row", "voucher_row_object"} <= set(seen)
+    assert set(seen.values()) == {old}  # never a mix, never empty
+    assert partition_checksum(warehouse_url, first.company_id, FY2024) != old  # now the new
+
+
 @pytest.mark.parametrize("fail_after", ["account", "balance", "voucher", "voucher_row"])
 def test_failure_half_way_leaves_old_books(
     warehouse_url: str, main_file: Path, fail_after: str
