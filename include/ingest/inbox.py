@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import stat
 import time
@@ -107,8 +106,7 @@ def _filesystem_now(root: Path) -> float:
     """The inbox file system's own time (a network share's server may be off from ours)."""
     probe = root / _CLOCK_FILE
     try:
-        probe.touch()
-        os.utime(probe)  # the file system's "now", on the same clock as the files' times
+        probe.touch()  # stamped by the file system, on the same clock as the files' times
         return probe.stat().st_ctime
     except OSError:
         return time.time()
@@ -145,13 +143,6 @@ def scan_inbox(
             continue
         (ready if now - info.st_ctime >= settle_seconds else settling).append(path)
     return InboxScan(ready, settling)
-
-
-def pending_files(
-    layout: InboxLayout, *, settle_seconds: float = 0.0, now: float | None = None
-) -> list[Path]:
-    """The files ready in the inbox (see :func:`scan_inbox`)."""
-    return scan_inbox(layout, settle_seconds=settle_seconds, now=now).ready
 
 
 def _sha256(path: Path) -> str:

@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from include.ingest.inbox import (
     InboxLayout,
     Outcome,
-    pending_files,
     process_inbox_file,
     scan_inbox,
 )
@@ -42,7 +41,7 @@ def vouchers(url: str) -> int:
 def test_good_file_loads_and_moves_rerun_reports_where_it_went(inbox) -> None:  # type: ignore[no-untyped-def]
     layout, url = inbox
     (layout.root / "good.se").write_bytes(GOOD.read_bytes())
-    assert [p.name for p in pending_files(layout)] == ["good.se"]
+    assert [p.name for p in scan_inbox(layout).ready] == ["good.se"]
 
     first = process_inbox_file(layout, "good.se", url)
     again = process_inbox_file(layout, "good.se", url)
@@ -51,7 +50,7 @@ def test_good_file_loads_and_moves_rerun_reports_where_it_went(inbox) -> None:  
     assert first.detail["counts"]["voucher"] == vouchers(url) > 0
     assert again.outcome is Outcome.ALREADY_PROCESSED
     assert (layout.processed / "good.se").read_bytes() == GOOD.read_bytes()
-    assert pending_files(layout) == []
+    assert scan_inbox(layout).ready == []
 
 
 def test_files_still_being_written_are_left_for_a_later_scan(tmp_path: Path) -> None:
@@ -82,7 +81,6 @@ def test_files_still_being_written_are_left_for_a_later_scan(tmp_path: Path) -> 
     later = scan_inbox(layout, settle_seconds=60, now=written + 61)
     assert [p.name for p in later.ready] == ["copying.se", "settled.se"]
     assert later.settling == []
-    assert pending_files(layout, settle_seconds=60, now=written + 61) == later.ready
 
 
 def test_same_file_dropped_again_is_unchanged(inbox) -> None:  # type: ignore[no-untyped-def]
