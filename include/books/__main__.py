@@ -1,7 +1,7 @@
 """Command line: write generated books as SIE files.
 
 python -m include.books generate --seed 7 --company-index 0 --vouchers-per-year 300 --out DIR
-python -m include.books large --seed 1 --rows 1000000 --out big.se
+python -m include.books large --seed 1 --rows 1000000 [--objects-on-every-row] --out big.se
 """
 
 from __future__ import annotations
@@ -32,6 +32,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     large.add_argument("--rows", type=int, required=True, help="approximate voucher rows")
     large.add_argument("--company-index", type=int, default=0)
     large.add_argument("--year", type=int, default=2024)
+    large.add_argument(
+        "--objects-on-every-row",
+        action="store_true",
+        help="a cost-centre object on every #TRANS (books kept with cost centres)",
+    )
     large.add_argument("--out", type=Path, required=True, help="file to write")
     args = parser.parse_args(argv)
 
@@ -57,7 +62,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     from include.books import write_large_sie
 
     stats = write_large_sie(
-        args.out, args.seed, args.rows, company_index=args.company_index, year=args.year
+        args.out,
+        args.seed,
+        args.rows,
+        company_index=args.company_index,
+        year=args.year,
+        objects_on_every_row=args.objects_on_every_row,
     )
     print(
         f"{stats.path}: {stats.vouchers} vouchers, {stats.rows} rows, {stats.bytes_written} bytes"

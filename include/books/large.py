@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from include.books.chart import COST_CENTRES
 from include.books.generator import gc_paused, generate, render_year, to_company_books
 from include.books.sie_export import books_to_sie
 from include.sie4.lexer import encode_cp437, quote_field, quote_objects
@@ -55,16 +56,30 @@ def write_large_sie(
     *,
     company_index: int = 0,
     year: int = 2024,
+    objects_on_every_row: bool = False,
 ) -> LargeSieStats:
-    """Write one fiscal year of about ``rows`` voucher rows as a SIE 4E file."""
+    """Write one fiscal year of about ``rows`` voucher rows as a SIE 4E file.
+
+    ``objects_on_every_row`` gives every ``#TRANS`` a cost-centre object (rows without one
+    get a declared cost centre in turn), the shape of books kept with cost centres; the
+    amounts, and so every balance, are the same as without it.
+    """
     target = Path(path)
     vouchers_per_year = vouchers_for_rows(rows)
     with gc_paused():
-        return _write(target, seed, vouchers_per_year, company_index, year)
+        return _write(target, seed, vouchers_per_year, company_index, year, objects_on_every_row)
+
+
+_EVERY_ROW_CENTRES = tuple(quote_objects((("1", number),)) for number, _ in COST_CENTRES)
 
 
 def _write(
-    target: Path, seed: int, vouchers_per_year: int, company_index: int, year: int
+    target: Path,
+    seed: int,
+    vouchers_per_year: int,
+    company_index: int,
+    year: int,
+    objects_on_every_row: bool,
 ) -> LargeSieStats:
     generated = generate(
         seed,
@@ -89,7 +104,11 @@ def _write(
             )
             for account, objects, amount in voucher_rows:
                 row_count += 1
-                chunk.append(f"#TRANS {account} {_objects(objects)} {_amount(amount)}\n")
+                if objects or not objects_on_every_row:
+                    listed = _objects(objects)
+                else:
+                    listed = _EVERY_ROW_CENTRES[row_count % len(_EVERY_ROW_CENTRES)]
+                chunk.append(f"#TRANS {account} {listed} {_amount(amount)}\n")
             chunk.append("}\n")
             if len(chunk) > 20_000:
                 out.write(encode_cp437("".join(chunk)))

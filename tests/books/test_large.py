@@ -54,3 +54,21 @@ def test_streamed_file_is_deterministic(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_streamed_large_file(tmp_path: Path) -> None:
     _check_against_object_path(tmp_path / "large.se", seed=2, rows=200_000)
+
+
+def test_objects_on_every_row_keep_the_books(tmp_path: Path) -> None:
+    plain = write_large_sie(tmp_path / "plain.se", 9, 3_000, company_index=1)
+    with_objects = write_large_sie(
+        tmp_path / "objects.se", 9, 3_000, company_index=1, objects_on_every_row=True
+    )
+    read_plain, read_objects = read_sie(plain.path), read_sie(with_objects.path)
+    rows = [r for v in read_objects.vouchers for r in v.rows]
+    assert rows and all(r.objects for r in rows)
+    assert {dim for r in rows for dim, _ in r.objects} == {"1"}
+    declared = {(o.dimension, o.object_id) for o in read_objects.objects}
+    assert {obj for r in rows for obj in r.objects} <= declared
+    # Same vouchers and amounts: only the object lists differ.
+    assert [(r.account, r.amount) for v in read_plain.vouchers for r in v.rows] == [
+        (r.account, r.amount) for r in rows
+    ]
+    assert with_objects.bytes_written > plain.bytes_written
