@@ -206,7 +206,7 @@ _SQLITE = _Money(ore=lambda e: e, sum=lambda e: f"SUM({e})", kronor=_sqlite_kron
 _POSTGRES = _Money(
     ore=lambda e: f"CAST(({e}) * 100 AS BIGINT)",
     sum=lambda e: f"CAST(SUM({e}) AS BIGINT)",  # SUM(bigint) is NUMERIC on PostgreSQL
-    kronor=lambda e: f"CAST(({e}) / 100.0 AS NUMERIC(18, 2))",
+    kronor=lambda e: f"CAST(({e}) * 0.01 AS NUMERIC(18, 2))",  # exact, faster than / 100
 )
 
 
