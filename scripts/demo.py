@@ -123,7 +123,7 @@ def print_trial_balances(warehouse_url: str) -> None:
     from include.warehouse.schema import trial_balance_view as tb
 
     engine = sa.create_engine(warehouse_url)
-    with engine.connect() as conn:  # typed select: Decimal on SQLite (öre) and PostgreSQL
+    with engine.connect() as conn:  # typed select: Decimal kronor on SQLite and PostgreSQL
         rows = conn.execute(
             sa.select(
                 tb.c.org_number,

@@ -9,14 +9,18 @@ carries ``extract_id`` (lineage back to the file it came from).
 
 The analyst views (trial_balance, general_ledger, balance_sheet,
 income_statement) are created by the migrations; ``VIEWS`` describes their
-columns so Python code can select from them with exact types.
+columns so Python code can select from them with exact types. The BAS class and
+group names the statement views show are reference tables
+(``reference_metadata``), seeded by the migrations.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
-from include.warehouse.types import Money, Quantity
+from include.warehouse.types import Kronor, Money, Quantity
 
 metadata = sa.MetaData()
 
@@ -319,9 +323,46 @@ PARTITION_TABLES: tuple[sa.Table, ...] = (
     fiscal_year,
 )
 
+# ------------------------------------------------------------ reference data
+# Not books: seeded by the migrations, never written by a load (their own metadata, so
+# nothing that empties the warehouse tables touches them).
+reference_metadata = sa.MetaData()
+
+bas_account_class = sa.Table(
+    "bas_account_class",
+    reference_metadata,
+    sa.Column("account_class", sa.Text, primary_key=True, comment="First digit of an account"),
+    sa.Column("name", sa.Text, nullable=False, comment="The class's name in BAS"),
+    sa.Column("name_en", sa.Text, nullable=False, comment="English gloss of the name"),
+    comment="BAS account classes (kontoklasser) 1-8",
+)
+
+bas_account_group = sa.Table(
+    "bas_account_group",
+    reference_metadata,
+    sa.Column("account_group", sa.Text, primary_key=True, comment="First two digits of an account"),
+    sa.Column(
+        "account_class",
+        sa.Text,
+        sa.ForeignKey("bas_account_class.account_class"),
+        nullable=False,
+    ),
+    sa.Column("name", sa.Text, nullable=False, comment="The group's name in BAS"),
+    sa.Column("name_en", sa.Text, nullable=False, comment="English gloss of the name"),
+    comment="BAS account groups (kontogrupper) 10-89",
+)
+
 # ----------------------------------------------------------------- views
-# Column descriptions of the views the migrations create, for typed selects.
+# Column descriptions of the views the migrations create, for typed selects. Each amount
+# is there twice: in kronor (Kronor: Decimal on both databases) and as integer öre
+# (``<name>_ore``), which is what sorts, sums and compares with numbers on both.
 view_metadata = sa.MetaData()
+
+
+def _amounts(*names: str) -> list[sa.Column[Any]]:
+    kronor: list[sa.Column[Any]] = [sa.Column(name, Kronor) for name in names]
+    return kronor + [sa.Column(f"{name}_ore", sa.BigInteger) for name in names]
+
 
 trial_balance_view = sa.Table(
     "trial_balance",
@@ -334,10 +375,7 @@ trial_balance_view = sa.Table(
     sa.Column("account", sa.String),
     sa.Column("account_name", sa.Text),
     sa.Column("sru_code", sa.String),
-    sa.Column("opening_balance", Money),
-    sa.Column("movements", Money),
-    sa.Column("closing_balance", Money),
-    sa.Column("reported_closing_balance", Money),
+    *_amounts("opening_balance", "movements", "closing_balance", "reported_closing_balance"),
 )
 
 general_ledger_view = sa.Table(
@@ -345,6 +383,7 @@ general_ledger_view = sa.Table(
     view_metadata,
     sa.Column("company_id", sa.Integer),
     sa.Column("org_number", sa.String),
+    sa.Column("company_name", sa.Text),
     sa.Column("fiscal_year_start", sa.Date),
     sa.Column("account", sa.String),
     sa.Column("account_name", sa.Text),
@@ -354,9 +393,7 @@ general_ledger_view = sa.Table(
     sa.Column("voucher_index", sa.Integer),
     sa.Column("row_index", sa.BigInteger),
     sa.Column("text", sa.Text),
-    sa.Column("amount", Money),
-    sa.Column("opening_balance", Money),
-    sa.Column("running_balance", Money),
+    *_amounts("amount", "opening_balance", "running_balance"),
 )
 
 
@@ -366,16 +403,18 @@ def _statement_view(name: str) -> sa.Table:
         view_metadata,
         sa.Column("company_id", sa.Integer),
         sa.Column("org_number", sa.String),
+        sa.Column("company_name", sa.Text),
         sa.Column("fiscal_year_start", sa.Date),
         sa.Column("fiscal_year_end", sa.Date),
         sa.Column("account_class", sa.String),
-        sa.Column("class_name", sa.String),
+        sa.Column("class_name", sa.Text),
         sa.Column("account_group", sa.String),
+        sa.Column("group_name", sa.Text),
         sa.Column("sru_code", sa.String),
         sa.Column("account_count", sa.Integer),
-        sa.Column("opening_balance", Money),
-        sa.Column("movements", Money),
-        sa.Column("closing_balance", Money),
+        *_amounts("opening_balance", "movements", "closing_balance"),
+        sa.Column("class_name_en", sa.Text),
+        sa.Column("group_name_en", sa.Text),
     )
 
 

@@ -209,17 +209,25 @@ def test_statement_views(warehouse_url: str, main_file: Path) -> None:
     load_sie(main_file, warehouse_url)
     bs = _rows(warehouse_url, sa.select(balance_sheet_view))
     got_bs = {
-        (r.account_class, r.class_name, r.account_group, r.sru_code): (
+        (r.account_class, r.class_name, r.account_group, r.group_name, r.sru_code): (
             r.account_count,
             r.closing_balance,
         )
         for r in bs
     }
     assert got_bs == {
-        ("1", "Assets", "15", "7251"): (1, D("12500.00")),
-        ("1", "Assets", "19", "7281"): (1, D("103900.00")),
-        ("2", "Equity and liabilities", "20", None): (1, D("-100000.00")),
-        ("2", "Equity and liabilities", "26", None): (1, D("-5000.00")),
+        ("1", "Tillgångar", "15", "Kundfordringar", "7251"): (1, D("12500.00")),
+        ("1", "Tillgångar", "19", "Kassa och bank", "7281"): (1, D("103900.00")),
+        ("2", "Eget kapital och skulder", "20", "Eget kapital", None): (1, D("-100000.00")),
+        ("2", "Eget kapital och skulder", "26", "Moms och särskilda punktskatter", None): (
+            1,
+            D("-5000.00"),
+        ),
+    }
+    assert {r.company_name for r in bs} == {"Testbolaget i Norr AB"}
+    assert {(r.account_class, r.class_name_en) for r in bs} == {
+        ("1", "Assets"),
+        ("2", "Equity and liabilities"),
     }
     income = _rows(warehouse_url, sa.select(income_statement_view))
     got_is = {(r.account_class, r.account_group, r.sru_code): r.closing_balance for r in income}

@@ -29,8 +29,8 @@ EXPECTED_TABLES = {
     "ar_open_item",
     "ap_open_item",
 }
-# The migrations create the warehouse tables and the token store's table.
-MIGRATED_METADATA = [schema.metadata, token_schema.metadata]
+# The migrations create the warehouse tables, the BAS reference tables and the token store's.
+MIGRATED_METADATA = [schema.metadata, schema.reference_metadata, token_schema.metadata]
 EXPECTED_VIEWS = {"trial_balance", "general_ledger", "balance_sheet", "income_statement"}
 
 

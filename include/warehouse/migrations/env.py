@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 from include.fortnox.token_schema import metadata as token_metadata
-from include.warehouse.schema import metadata
+from include.warehouse.schema import metadata, reference_metadata
 
 connection = context.config.attributes.get("connection")
 if connection is None:
@@ -16,7 +16,7 @@ if connection is None:
 
 context.configure(
     connection=connection,
-    target_metadata=[metadata, token_metadata],
+    target_metadata=[metadata, reference_metadata, token_metadata],
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
 )
