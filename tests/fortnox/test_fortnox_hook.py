@@ -75,7 +75,9 @@ def open_connections(engine) -> int:  # type: ignore[no-untyped-def]
     return int(engine.pool.checkedin() + engine.pool.checkedout())
 
 
-def test_hook_as_context_manager_closes_http_client_and_engine(monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_hook_as_context_manager_closes_http_client_and_engine(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     from include.fortnox.token_schema import create_token_tables
 
     with FakeTokenServer() as server:
