@@ -140,21 +140,10 @@ class Tenant:
             tenant.supplier_payments.setdefault(sp.given_number, []).append(
                 (sp.payment_date, sp.amount)
             )
-        for year in years:
-            for number in _foreign_choice(
-                [(i.number, i.invoice_date, i.total) for i in books.customer_invoices],
-                tenant.customer_payments,
-                year,
-            ):
-                total = next(i.total for i in books.customer_invoices if i.number == number)
-                tenant.foreign_invoices[number] = foreign_amount(total)
-            for number in _foreign_choice(
-                [(i.given_number, i.invoice_date, i.total) for i in books.supplier_invoices],
-                tenant.supplier_payments,
-                year,
-            ):
-                total = next(i.total for i in books.supplier_invoices if i.given_number == number)
-                tenant.foreign_supplier_invoices[number] = foreign_amount(total)
+        customer = {i.number: (i.invoice_date, i.total) for i in books.customer_invoices}
+        supplier = {i.given_number: (i.invoice_date, i.total) for i in books.supplier_invoices}
+        tenant.foreign_invoices = _shown_in_eur(customer, tenant.customer_payments, years)
+        tenant.foreign_supplier_invoices = _shown_in_eur(supplier, tenant.supplier_payments, years)
         return tenant
 
     @property
@@ -225,24 +214,29 @@ class Tenant:
         )
 
 
-def _foreign_choice(
-    invoices: list[tuple[int, date, Decimal]],
+def _shown_in_eur(
+    invoices: dict[int, tuple[date, Decimal]],
     payments: dict[int, list[tuple[date, Decimal]]],
-    year: FinancialYearEntry,
-) -> list[int]:
-    """Of the year's invoices (number, date, SEK total): the first one still open at the year
-    end and the first one paid within the year, to be shown in EUR."""
-    open_at_end: int | None = None
-    paid_within: int | None = None
-    for number, day, total in sorted(invoices):
-        if not year.contains(day) or total == ZERO:
-            continue
-        paid = any(paid_on <= year.end for paid_on, _ in payments.get(number, []))
-        if paid and paid_within is None:
-            paid_within = number
-        if not paid and open_at_end is None:
-            open_at_end = number
-    return [n for n in (open_at_end, paid_within) if n is not None]
+    years: Iterable[FinancialYearEntry],
+) -> dict[int, ForeignAmount]:
+    """Of each year's invoices (number -> date, SEK total): the first one still open at the
+    year end and the first one paid within the year, to be shown in EUR."""
+    chosen: dict[int, ForeignAmount] = {}
+    for year in years:
+        open_at_end: int | None = None
+        paid_within: int | None = None
+        for number, (day, total) in sorted(invoices.items()):
+            if not year.contains(day) or total == ZERO:
+                continue
+            paid = any(paid_on <= year.end for paid_on, _ in payments.get(number, []))
+            if paid and paid_within is None:
+                paid_within = number
+            if not paid and open_at_end is None:
+                open_at_end = number
+        for picked in (open_at_end, paid_within):
+            if picked is not None:
+                chosen[picked] = foreign_amount(invoices[picked][1])
+    return chosen
 
 
 def _is_balance_sheet(account: str, account_type: str | None) -> bool:
