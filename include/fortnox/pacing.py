@@ -5,8 +5,8 @@ within any ``window`` seconds for one key. :class:`MemoryPacer` serves threads o
 :class:`FilePacer` serves threads *and* processes on one host (Airflow runs mapped tasks as
 separate processes), keeping each key's log of recent slots in a small file guarded by
 ``fcntl.flock``; :class:`DatabasePacer` serves workers on several hosts, keeping the same log
-in a row of the application database, locked while a slot is taken. File and database pacers
-share one rule (:func:`take_slot`).
+in a row of the application database (PostgreSQL), locked while a slot is taken. File and
+database pacers share one rule (:func:`take_slot`).
 """
 
 from __future__ import annotations
@@ -20,13 +20,13 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import URL
 
-from include.fortnox.database import BEGIN_IMMEDIATE, open_engine
+from include.fortnox.database import open_engine
 from include.fortnox.models import FortnoxError
 from include.fortnox.pacer_schema import fortnox_pacer
 
@@ -176,15 +176,17 @@ class PacerTableMissing(FortnoxError):
 
 
 class DatabasePacer:
-    """Sliding-window pacer shared by every process on every host that uses one database.
+    """Sliding-window pacer shared by every process on every host that uses one PostgreSQL.
 
     Each key has a row in ``fortnox_pacer`` holding the start times of its requests in the
     current window (as :class:`FilePacer`'s file does). Taking a slot is one short
-    transaction: lock the row (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's write lock,
-    ``BEGIN IMMEDIATE``), read the clock, prune, append, commit. Waiting happens outside it.
-    The clock is the database server's on PostgreSQL, so hosts whose clocks disagree still
-    share one window. Entries older than the window are dropped on every slot taken, so a
-    row never holds more than ``max_requests`` of them.
+    transaction: lock the row (``SELECT ... FOR UPDATE``), read the clock, prune, append,
+    commit. Waiting happens outside it. The clock is the database server's, so hosts whose
+    clocks disagree still share one window. Entries older than the window are dropped on
+    every slot taken, so a row never holds more than ``max_requests`` of them.
+
+    PostgreSQL only: a SQLite file serves one host, where :class:`FilePacer` does the same
+    without taking the warehouse's write lock for every request.
     """
 
     def __init__(
@@ -201,11 +203,17 @@ class DatabasePacer:
             raise ValueError("max_requests must be >= 1 and window > 0")
         self._owns_engine = not isinstance(database, sa.Engine)
         self.engine = open_engine(database)
-        self._sqlite = self.engine.dialect.name == "sqlite"
+        if self.engine.dialect.name != "postgresql":
+            url = self.engine.url.render_as_string(hide_password=True)
+            self.close()
+            raise FortnoxError(
+                f"the database pacer needs PostgreSQL, the database every host shares; {url} "
+                f"is {self.engine.dialect.name}: on one host use the file pacer (pacer=file)"
+            )
         self.table = table
         self.max_requests = max_requests
         self.window = window
-        self._clock = clock  # None: the database's clock (PostgreSQL), else this host's
+        self._clock = clock  # None: the database server's clock
         self._sleep = sleep
         self._checked = False
 
@@ -235,37 +243,31 @@ class DatabasePacer:
         self._checked = True
 
     def _try_acquire(self, key: str) -> float | None:
-        with self.engine.connect() as conn:
-            if self._sqlite:
-                conn.execution_options(**BEGIN_IMMEDIATE)  # the write lock first
-            with conn.begin():
-                log = self._locked_log(conn, key)
-                now = self._now(conn)
-                starts, wait = take_slot(parse_log(log), now, self.max_requests, self.window)
-                if wait is None:
-                    conn.execute(
-                        sa.update(self.table)
-                        .where(self.table.c.key == key)
-                        .values(starts=format_log(starts))
-                    )
-                return wait
+        with self.engine.begin() as conn:
+            log = self._locked_log(conn, key)
+            now = self._now(conn)
+            starts, wait = take_slot(parse_log(log), now, self.max_requests, self.window)
+            if wait is None:
+                conn.execute(
+                    sa.update(self.table)
+                    .where(self.table.c.key == key)
+                    .values(starts=format_log(starts))
+                )
+            return wait
 
     def _locked_log(self, conn: sa.Connection, key: str) -> str:
-        query = sa.select(self.table.c.starts).where(self.table.c.key == key)
-        if not self._sqlite:
-            query = query.with_for_update()
+        """The key's log, its row locked until the transaction ends."""
+        query = sa.select(self.table.c.starts).where(self.table.c.key == key).with_for_update()
         log = conn.execute(query).scalar_one_or_none()
         if log is None:
-            # First use of the key: insert its row (another process may do so at once).
-            insert: Any = postgresql.insert if not self._sqlite else sqlite.insert
-            conn.execute(insert(self.table).values(key=key, starts="").on_conflict_do_nothing())
+            # First use of the key: insert its row (another host may do so at once).
+            insert = postgresql.insert(self.table).values(key=key, starts="")
+            conn.execute(insert.on_conflict_do_nothing())
             log = conn.execute(query).scalar_one()
         return str(log)
 
     def _now(self, conn: sa.Connection) -> float:
         if self._clock is not None:
             return self._clock()
-        if self._sqlite:
-            return time.time()
         epoch = conn.execute(sa.select(sa.extract("epoch", sa.func.clock_timestamp())))
         return float(epoch.scalar_one())

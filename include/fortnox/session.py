@@ -39,7 +39,12 @@ class FortnoxSession:
             TokenCipher.from_env(environ),
             self.oauth,
         )
-        self.pacer: Pacer = pacer or self._configured_pacer(environ)
+        try:
+            self.pacer: Pacer = pacer or self._configured_pacer(environ)
+        except BaseException:  # e.g. a database pacer on SQLite: close what is already open
+            self.oauth.close()
+            self.store.engine.dispose()
+            raise
         self.retry = retry
 
     def _configured_pacer(self, environ: Mapping[str, str] | None) -> Pacer:

@@ -1,5 +1,5 @@
 """Pacers: the sliding window is never exceeded, across threads and across processes; the
-database pacer on SQLite and on PostgreSQL (the multi-host case with the sandbox is in
+database pacer on PostgreSQL (several hosts against the sandbox: in
 tests/integration/test_fortnox_pacer_hosts.py)."""
 
 from __future__ import annotations
@@ -45,27 +45,18 @@ class FakeClock:
         self.now += seconds
 
 
-DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-
-
-def make_pacer_db(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
-    """A database with the pacer table: a SQLite file, or a fresh PostgreSQL schema."""
-    if kind == "sqlite":
-        url = f"sqlite:///{tmp_path / 'app.db'}"
-    else:
-        url = str(request.getfixturevalue("pg_schema_url"))
-    engine = sa.create_engine(url)
+@pytest.fixture
+def pacer_db(pg_schema_url: str) -> str:
+    """A fresh PostgreSQL schema with the pacer table."""
+    engine = sa.create_engine(pg_schema_url)
     create_pacer_tables(engine)
     engine.dispose()
-    return url
+    return pg_schema_url
 
 
-@pytest.fixture(params=DATABASES)
-def pacer_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    return make_pacer_db(request.param, tmp_path, request)
-
-
-@pytest.mark.parametrize("kind", ["memory", "file", *DATABASES])
+@pytest.mark.parametrize(
+    "kind", ["memory", "file", pytest.param("database", marks=pytest.mark.postgres)]
+)
 def test_pacer_with_fake_clock_waits_exactly_for_the_oldest_slot(
     kind: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
@@ -76,7 +67,7 @@ def test_pacer_with_fake_clock_waits_exactly_for_the_oldest_slot(
     elif kind == "file":
         pacer = FilePacer(tmp_path, 3, 5.0, clock=clock, sleep=clock.sleep)
     else:
-        url = make_pacer_db(kind, tmp_path, request)
+        url = request.getfixturevalue("pacer_db")
         pacer = DatabasePacer(url, 3, 5.0, clock=clock, sleep=clock.sleep)
     granted = []
     for _ in range(7):
@@ -170,6 +161,7 @@ def test_processes_and_threads_never_exceed_window(tmp_path: Path) -> None:
     assert_within_window(starts, MAX, WINDOW)
 
 
+@pytest.mark.postgres
 def test_database_pacer_ignores_garbage_and_future_entries_and_prunes(pacer_db: str) -> None:
     clock = FakeClock()
     pacer = DatabasePacer(pacer_db, 2, 5.0, clock=clock, sleep=clock.sleep)
@@ -187,13 +179,31 @@ def test_database_pacer_ignores_garbage_and_future_entries_and_prunes(pacer_db: 
     pacer.close()
 
 
-def test_database_pacer_without_its_table_says_so(tmp_path: Path) -> None:
-    pacer = DatabasePacer(f"sqlite:///{tmp_path / 'empty.db'}")
+@pytest.mark.postgres
+def test_database_pacer_uses_the_database_clock(pacer_db: str) -> None:
+    pacer = DatabasePacer(pacer_db, 1, 3600.0)
+    pacer.acquire("k")
+    with pacer.engine.connect() as conn:
+        log = conn.execute(sa.select(pacer.table.c.starts)).scalar_one()
+        server_now = conn.execute(sa.text("SELECT extract(epoch FROM now())")).scalar_one()
+    assert abs(float(log) - float(server_now)) < 60
+    pacer.close()
+
+
+@pytest.mark.postgres
+def test_database_pacer_without_its_table_says_so(pg_schema_url: str) -> None:
+    pacer = DatabasePacer(pg_schema_url)
     with pytest.raises(PacerTableMissing, match=r"fortnox_pacer is missing.*migrate"):
         pacer.acquire("k")
     pacer.close()
 
 
+def test_database_pacer_refuses_sqlite(tmp_path: Path) -> None:
+    with pytest.raises(FortnoxError, match=r"needs PostgreSQL.*pacer=file"):
+        DatabasePacer(f"sqlite:///{tmp_path / 'app.db'}")
+
+
+@pytest.mark.postgres
 def test_database_pacer_threads_never_exceed_window(pacer_db: str) -> None:
     pacer = DatabasePacer(pacer_db, MAX, WINDOW)
     starts = _threads_acquire(pacer, threads=4, per_thread=4)
@@ -261,28 +271,27 @@ def test_pacer_kind_from_the_connection_and_the_environment() -> None:
     assert "a.db" not in repr(settings(pacer_url="postgresql://u:pw@h/a.db"))
 
 
-def test_session_builds_the_configured_pacer(tmp_path: Path) -> None:
+@pytest.mark.postgres
+def test_session_builds_the_configured_pacer(tmp_path: Path, pacer_db: str) -> None:
     env = {"FORTNOX_TOKEN_KEY": TokenCipher.generate_key()}
-    store = f"sqlite:///{tmp_path / 'tokens.db'}"
-    with FortnoxSession(settings(token_store_url=store, pacer_dir=str(tmp_path)), environ=env) as s:
-        assert isinstance(s.pacer, FilePacer)
-    shared = FortnoxSession(settings(token_store_url=store, pacer="database"), environ=env)
+    sqlite_store = f"sqlite:///{tmp_path / 'tokens.db'}"
+    local = settings(token_store_url=sqlite_store, pacer_dir=str(tmp_path))
+    with FortnoxSession(local, environ=env) as session:
+        assert isinstance(session.pacer, FilePacer)
+    with pytest.raises(FortnoxError, match="needs PostgreSQL"):
+        FortnoxSession(local, environ={**env, "FORTNOX_PACER": "database"})
+    # Without a pacer_url: the token store's database and engine.
+    shared = FortnoxSession(settings(token_store_url=pacer_db, pacer="database"), environ=env)
     assert isinstance(shared.pacer, DatabasePacer)
-    assert shared.pacer.engine is shared.store.engine  # same database, one engine
+    assert shared.pacer.engine is shared.store.engine
     shared.close()
-    own_url = f"sqlite:///{tmp_path / 'pacer.db'}"
-    own = FortnoxSession(
-        settings(token_store_url=store), environ={**env, "FORTNOX_PACER": "database"}
-    )
-    assert isinstance(own.pacer, DatabasePacer) and own.pacer.engine is own.store.engine
-    own.close()
+    # A pacer_url of its own: its own engine, disposed with the session.
     separate = FortnoxSession(
-        settings(token_store_url=store, pacer="database", pacer_url=own_url), environ=env
+        settings(token_store_url=sqlite_store, pacer="database", pacer_url=pacer_db), environ=env
     )
     assert isinstance(separate.pacer, DatabasePacer)
     assert separate.pacer.engine is not separate.store.engine
-    create_pacer_tables(separate.pacer.engine)
     separate.pacer.acquire("k")
     assert separate.pacer.engine.pool.checkedin() == 1
-    separate.close()  # disposes the pacer's own engine too
+    separate.close()
     assert separate.pacer.engine.pool.checkedin() == 0
