@@ -59,7 +59,8 @@ def fortnox_extract() -> None:
     def list_companies(params: dict) -> list[str]:
         from fortnox.hooks import FortnoxHook
 
-        companies = FortnoxHook().list_connected()
+        with FortnoxHook() as hook:
+            companies = hook.list_connected()
         if params["company"]:
             companies = [c for c in companies if c == params["company"]]
         print(f"{len(companies)} connected compan{'y' if len(companies) == 1 else 'ies'}")
@@ -74,7 +75,7 @@ def fortnox_extract() -> None:
             from include.settings import data_dir
 
             get_current_context()["company_label"] = company  # type: ignore[typeddict-unknown-key]
-            with FortnoxHook().get_client(company) as client:
+            with FortnoxHook() as hook, hook.get_client(company) as client:
                 stage = staging_dir(data_dir(), run_id, company)
                 return resolve_fiscal_year(client, stage, params["fiscal_year"])
 
@@ -85,7 +86,7 @@ def fortnox_extract() -> None:
             from include.settings import data_dir
 
             get_current_context()["company_label"] = company  # type: ignore[typeddict-unknown-key]
-            with FortnoxHook().get_client(company) as client:
+            with FortnoxHook() as hook, hook.get_client(company) as client:
                 return fetch_sie(client, staging_dir(data_dir(), run_id, company), selection)
 
         @task(map_index_template="{{ company_label }}")
@@ -95,7 +96,7 @@ def fortnox_extract() -> None:
             from include.settings import data_dir
 
             get_current_context()["company_label"] = company  # type: ignore[typeddict-unknown-key]
-            with FortnoxHook().get_client(company) as client:
+            with FortnoxHook() as hook, hook.get_client(company) as client:
                 stage = staging_dir(data_dir(), run_id, company)
                 return fetch_subledgers(client, stage, selection)
 

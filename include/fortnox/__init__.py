@@ -15,6 +15,7 @@ _EXPORTS = {
     "RetryPolicy": "include.fortnox.client",
     "FortnoxSettings": "include.fortnox.config",
     "FortnoxOAuth": "include.fortnox.oauth",
+    "DatabasePacer": "include.fortnox.pacing",
     "FilePacer": "include.fortnox.pacing",
     "MemoryPacer": "include.fortnox.pacing",
     "FortnoxSession": "include.fortnox.session",

@@ -27,6 +27,18 @@ DEFAULT_SCOPES: tuple[str, ...] = (
 )
 
 
+PACER_FILE = "file"
+PACER_DATABASE = "database"
+PACER_KINDS = (PACER_FILE, PACER_DATABASE)
+
+
+def _pacer_kind(value: str, where: str) -> str:
+    kind = value.strip().lower()
+    if kind not in PACER_KINDS:
+        raise FortnoxError(f"{where} is {value!r}: expected one of {', '.join(PACER_KINDS)}")
+    return kind
+
+
 class ConnectionLike(Protocol):
     """What :meth:`FortnoxSettings.from_connection` reads (an Airflow Connection fits)."""
 
@@ -52,12 +64,17 @@ class FortnoxSettings:
     scopes: tuple[str, ...] = DEFAULT_SCOPES
     token_store_url: str | None = field(default=None, repr=False)  # may hold a DB password
     pacer_dir: str | None = None
+    # Rate-limit pacer: "file" (one host) or "database" (every host sharing pacer_url).
+    pacer: str | None = None
+    pacer_url: str | None = field(default=None, repr=False)  # default: the token store's
 
     def __post_init__(self) -> None:
         if not self.client_id:
             raise FortnoxError("Fortnox settings: client id is missing")
         if not self.client_secret:
             raise FortnoxError("Fortnox settings: client secret is missing")
+        if self.pacer is not None:
+            _pacer_kind(self.pacer, "the connection's pacer")
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> FortnoxSettings:
@@ -99,7 +116,8 @@ class FortnoxSettings:
         ``FORTNOX_*`` variables (``FORTNOX_CLIENT_ID``, ``FORTNOX_CLIENT_SECRET``,
         ``FORTNOX_API_URL``, ``FORTNOX_AUTH_URL``, ``FORTNOX_TOKEN_URL``, ``FORTNOX_REVOKE_URL``,
         ``FORTNOX_REDIRECT_URI``, ``FORTNOX_SCOPES``, ``FORTNOX_TOKEN_STORE_URL``,
-        ``FORTNOX_PACER_DIR``) override what the connection says.
+        ``FORTNOX_PACER_DIR``, ``FORTNOX_PACER``, ``FORTNOX_PACER_URL``) override what the
+        connection says.
         """
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
@@ -127,6 +145,19 @@ class FortnoxSettings:
         from include.settings import data_dir
 
         return Path(os.environ.get("FORTNOX_PACER_DIR") or data_dir() / "pacer")
+
+    def resolved_pacer(self, environ: Mapping[str, str] | None = None) -> str:
+        """``file`` or ``database``: FORTNOX_PACER, else the connection's ``pacer``, else file."""
+        env = os.environ if environ is None else environ
+        if env.get("FORTNOX_PACER"):
+            return _pacer_kind(env["FORTNOX_PACER"], "FORTNOX_PACER")
+        return _pacer_kind(self.pacer, "the connection's pacer") if self.pacer else PACER_FILE
+
+    def resolved_pacer_url(self, environ: Mapping[str, str] | None = None) -> str | None:
+        """The database pacer's database: FORTNOX_PACER_URL, else the connection's
+        ``pacer_url``; None means the token store's database."""
+        env = os.environ if environ is None else environ
+        return env.get("FORTNOX_PACER_URL") or self.pacer_url or None
 
 
 def token_store_url_from_env(environ: Mapping[str, str] | None = None) -> str:

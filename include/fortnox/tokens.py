@@ -25,9 +25,10 @@ from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy import Connection as DbConnection
-from sqlalchemy import Engine, Row, Table, create_engine, event, select, update
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy import Engine, Row, Table, select, update
+from sqlalchemy.engine import URL
 
+from include.fortnox.database import BEGIN_IMMEDIATE, open_engine
 from include.fortnox.errors import InvalidGrant, NotConnected, TokenKeyError
 from include.fortnox.models import ReconnectRequired, TokenSet
 from include.fortnox.oauth import FortnoxOAuth
@@ -144,7 +145,7 @@ class TokenStore:
         refresh_margin: timedelta = DEFAULT_REFRESH_MARGIN,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
-        self.engine = _engine(database)
+        self.engine = open_engine(database)
         self._sqlite = self.engine.dialect.name == "sqlite"
         self.cipher = cipher
         self.oauth = oauth
@@ -412,7 +413,7 @@ class TokenStore:
                 raw.execute(f"PRAGMA busy_timeout = {int(SAVE_WAIT.total_seconds() * 1000)}")
             if self._sqlite and lock:
                 # SQLite locks the whole database: BEGIN IMMEDIATE takes the write lock now.
-                conn.execution_options(fortnox_begin_immediate=True)
+                conn.execution_options(**BEGIN_IMMEDIATE)
             try:
                 with conn.begin():
                     yield conn
@@ -477,42 +478,6 @@ def _file_lock(path: Path | None, *, wait: timedelta = LOCK_WAIT) -> Iterator[No
         yield
     finally:
         os.close(fd)
-
-
-def _engine(database: str | URL | Engine) -> Engine:
-    if isinstance(database, Engine):
-        engine = database
-    else:
-        url = make_url(database)
-        kwargs: dict[str, Any] = {}
-        if url.get_backend_name() == "sqlite":
-            # Waiting processes queue on the write lock instead of failing at once.
-            kwargs["connect_args"] = {"timeout": 60}
-        engine = create_engine(url, **kwargs)
-    if engine.dialect.name == "sqlite":
-        _sqlite_explicit_begin(engine)
-    return engine
-
-
-def _sqlite_explicit_begin(engine: Engine) -> None:
-    """Let SQLAlchemy, not pysqlite, emit BEGIN, so locks can be taken with BEGIN IMMEDIATE.
-
-    This is SQLAlchemy's documented recipe for pysqlite transactions.
-    """
-    if event.contains(engine, "begin", _sqlite_on_begin):
-        return
-    event.listen(engine, "connect", _sqlite_on_connect)
-    event.listen(engine, "begin", _sqlite_on_begin)
-    engine.dispose()  # pooled connections made before the listener must not be reused
-
-
-def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
-    dbapi_connection.isolation_level = None
-
-
-def _sqlite_on_begin(conn: DbConnection) -> None:
-    immediate = conn.get_execution_options().get("fortnox_begin_immediate", False)
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def _utc(value: datetime | None) -> datetime | None:

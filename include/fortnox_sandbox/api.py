@@ -282,7 +282,14 @@ class TenantApi:
             wanted = _int_param(req.query, "invoicenumber")
             payments = [p for p in payments if p.invoice_number == wanted]
         items = [
-            invoice_payment_json(p.number, p.invoice_number, p.payment_date, p.amount, req.base_url)
+            invoice_payment_json(
+                p.number,
+                p.invoice_number,
+                p.payment_date,
+                p.amount,
+                req.base_url,
+                self.tenant.foreign_invoices.get(p.invoice_number),
+            )
             for p in sorted(payments, key=lambda p: p.number)
         ]
         if rest:
@@ -312,7 +319,14 @@ class TenantApi:
             p for p in self.tenant.books.supplier_invoice_payments if p.payment_date <= today
         ]
         items = [
-            supplier_payment_json(p.number, p.given_number, p.payment_date, p.amount, req.base_url)
+            supplier_payment_json(
+                p.number,
+                p.given_number,
+                p.payment_date,
+                p.amount,
+                req.base_url,
+                self.tenant.foreign_supplier_invoices.get(p.given_number),
+            )
             for p in sorted(payments, key=lambda p: p.number)
         ]
         if rest:

@@ -2,6 +2,12 @@
 
 Everything here is plain data and pure functions producing Fortnox-shaped dicts;
 the HTTP layer (server.py) owns locking and paging.
+
+Foreign currency: in every fiscal year a few of the generated invoices are shown as EUR
+invoices (one customer and one supplier invoice open at the year end, one of each paid
+within the year). The books stay as generated, in SEK: the invoice's ``Total`` in EUR times
+its ``CurrencyRate`` rounds to the SEK total the books carry on 1510/2440, and it is paid at
+that same rate (no exchange difference), so the SIE export is unchanged.
 """
 
 from __future__ import annotations
@@ -10,7 +16,7 @@ import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from include.books.models import (
     CompanyBooks,
@@ -29,6 +35,11 @@ from include.sie4.records import (
 )
 
 ZERO = Decimal(0)
+CENT = Decimal("0.01")
+ACCOUNTING_CURRENCY = "SEK"
+FOREIGN_CURRENCY = "EUR"
+EUR_RATE = Decimal("11.2345")  # SEK per EUR; each invoice's rate is this or close to it
+RATE_STEP = Decimal("0.0001")
 COST_CENTER_DIMENSION = "1"  # SIE's reserved dimension numbers
 PROJECT_DIMENSION = "6"
 
@@ -64,6 +75,35 @@ class PostedVoucher:
     year_id: int
 
 
+@dataclass(frozen=True, slots=True)
+class ForeignAmount:
+    """An invoice in a foreign currency, booked in SEK at ``rate`` SEK per ``unit``."""
+
+    currency: str
+    rate: Decimal
+    unit: Decimal
+    total: Decimal  # in the currency; total * rate / unit rounds to the books' SEK total
+
+    def from_sek(self, sek: Decimal) -> Decimal:
+        """A SEK amount (at this rate) in the currency, to the cent."""
+        return (sek * self.unit / self.rate).quantize(CENT, ROUND_HALF_UP)
+
+
+def foreign_amount(total_sek: Decimal, rate: Decimal = EUR_RATE) -> ForeignAmount:
+    """A EUR total and a 4-decimal rate near ``rate`` that book exactly as ``total_sek``.
+
+    Fortnox books round(Total * CurrencyRate, 2) in SEK; the books already hold the SEK
+    total, so the rate is nudged (by 0.0001 steps) until that rounding gives it exactly,
+    never on a half öre.
+    """
+    for step in range(10_000):
+        for candidate in (rate + step * RATE_STEP, rate - step * RATE_STEP):
+            total = (total_sek / candidate).quantize(CENT, ROUND_HALF_UP)
+            if abs(total * candidate - total_sek) < CENT / 2:
+                return ForeignAmount(FOREIGN_CURRENCY, candidate, Decimal(1), total)
+    raise ValueError(f"no EUR rate near {rate} books {total_sek} SEK exactly")
+
+
 @dataclass(slots=True)
 class Tenant:
     books: CompanyBooks
@@ -75,6 +115,9 @@ class Tenant:
     # invoice number -> [(payment date, amount)], and the same by supplier GivenNumber
     customer_payments: dict[int, list[tuple[date, Decimal]]] = field(default_factory=dict)
     supplier_payments: dict[int, list[tuple[date, Decimal]]] = field(default_factory=dict)
+    # invoices shown in a foreign currency: by DocumentNumber, and by supplier GivenNumber
+    foreign_invoices: dict[int, ForeignAmount] = field(default_factory=dict)
+    foreign_supplier_invoices: dict[int, ForeignAmount] = field(default_factory=dict)
 
     @classmethod
     def from_books(cls, books: CompanyBooks, locked_until: date | str | None = "auto") -> Tenant:
@@ -97,6 +140,10 @@ class Tenant:
             tenant.supplier_payments.setdefault(sp.given_number, []).append(
                 (sp.payment_date, sp.amount)
             )
+        customer = {i.number: (i.invoice_date, i.total) for i in books.customer_invoices}
+        supplier = {i.given_number: (i.invoice_date, i.total) for i in books.supplier_invoices}
+        tenant.foreign_invoices = _shown_in_eur(customer, tenant.customer_payments, years)
+        tenant.foreign_supplier_invoices = _shown_in_eur(supplier, tenant.supplier_payments, years)
         return tenant
 
     @property
@@ -165,6 +212,31 @@ class Tenant:
             balances=tuple(balances),
             period_balances=tuple(period_balances),
         )
+
+
+def _shown_in_eur(
+    invoices: dict[int, tuple[date, Decimal]],
+    payments: dict[int, list[tuple[date, Decimal]]],
+    years: Iterable[FinancialYearEntry],
+) -> dict[int, ForeignAmount]:
+    """Of each year's invoices (number -> date, SEK total): the first one still open at the
+    year end and the first one paid within the year, to be shown in EUR."""
+    chosen: dict[int, ForeignAmount] = {}
+    for year in years:
+        open_at_end: int | None = None
+        paid_within: int | None = None
+        for number, (day, total) in sorted(invoices.items()):
+            if not year.contains(day) or total == ZERO:
+                continue
+            paid = any(paid_on <= year.end for paid_on, _ in payments.get(number, []))
+            if paid and paid_within is None:
+                paid_within = number
+            if not paid and open_at_end is None:
+                open_at_end = number
+        for picked in (open_at_end, paid_within):
+            if picked is not None:
+                chosen[picked] = foreign_amount(invoices[picked][1])
+    return chosen
 
 
 def _is_balance_sheet(account: str, account_type: str | None) -> bool:
@@ -395,6 +467,10 @@ def invoice_json(
     """An invoice as Fortnox shows it today: Balance is what is unpaid as of ``today``."""
     paid, last = _paid(tenant.customer_payments.get(invoice.number, []), today)
     balance = invoice.total - paid
+    total = invoice.total
+    foreign = tenant.foreign_invoices.get(invoice.number)
+    if foreign is not None:  # Total and Balance are in the invoice's currency
+        total, balance = foreign.total, foreign.total - foreign.from_sek(paid)
     year = tenant.year_by_start(invoice.fiscal_year_start)
     return _drop_none(
         {
@@ -403,9 +479,7 @@ def invoice_json(
             "Booked": True,
             "Cancelled": False,
             "CostCenter": "",
-            "Currency": "SEK",
-            "CurrencyRate": Decimal(1),
-            "CurrencyUnit": Decimal(1),
+            **_currency_fields(foreign),
             "CustomerName": invoice.customer.name,
             "CustomerNumber": invoice.customer.number,
             "DocumentNumber": str(invoice.number),
@@ -420,7 +494,7 @@ def invoice_json(
             "Project": "",
             "Sent": True,
             "TermsOfPayment": str((invoice.due_date - invoice.invoice_date).days),
-            "Total": invoice.total,
+            "Total": total,
             "VoucherNumber": invoice.voucher_number,
             "VoucherSeries": invoice.voucher_series,
             "VoucherYear": year.id if year else None,
@@ -429,16 +503,32 @@ def invoice_json(
     )
 
 
-def invoice_payment_json(
-    number: int, invoice_number: int, payment_date: date, amount: Decimal, base_url: str
+def _currency_fields(
+    foreign: ForeignAmount | None, *, rate_as_text: bool = False
 ) -> dict[str, object]:
+    """Currency, CurrencyRate, CurrencyUnit of a document (SEK at 1 without ``foreign``)."""
+    rate = foreign.rate if foreign else Decimal(1)
+    return {
+        "Currency": foreign.currency if foreign else ACCOUNTING_CURRENCY,
+        "CurrencyRate": format(rate, "f") if rate_as_text else rate,
+        "CurrencyUnit": foreign.unit if foreign else Decimal(1),
+    }
+
+
+def invoice_payment_json(
+    number: int,
+    invoice_number: int,
+    payment_date: date,
+    amount: Decimal,
+    base_url: str,
+    foreign: ForeignAmount | None = None,
+) -> dict[str, object]:
+    """``Amount`` is in SEK; a foreign invoice's payment carries its currency and rate."""
     return {
         "@url": f"{base_url}/3/invoicepayments/{number}",
         "Amount": amount,
         "Booked": True,
-        "Currency": "SEK",
-        "CurrencyRate": Decimal(1),
-        "CurrencyUnit": Decimal(1),
+        **_currency_fields(foreign),
         "InvoiceNumber": invoice_number,
         "Number": str(number),
         "PaymentDate": payment_date.isoformat(),
@@ -453,6 +543,10 @@ def supplier_invoice_json(
     """Balance and Total are strings, as in Fortnox's answers and spec."""
     paid, last = _paid(tenant.supplier_payments.get(invoice.given_number, []), today)
     balance = invoice.total - paid
+    total = invoice.total
+    foreign = tenant.foreign_supplier_invoices.get(invoice.given_number)
+    if foreign is not None:  # Total and Balance are in the invoice's currency
+        total, balance = foreign.total, foreign.total - foreign.from_sek(paid)
     year = tenant.year_by_start(invoice.fiscal_year_start)
     return _drop_none(
         {
@@ -463,9 +557,7 @@ def supplier_invoice_json(
             "Cancel": False,
             "CostCenter": "",
             "Credit": False,
-            "Currency": "SEK",
-            "CurrencyRate": "1",
-            "CurrencyUnit": Decimal(1),
+            **_currency_fields(foreign, rate_as_text=True),
             "DueDate": invoice.due_date.isoformat(),
             "ExternalInvoiceNumber": "",
             "ExternalInvoiceSeries": "",
@@ -476,7 +568,7 @@ def supplier_invoice_json(
             "Project": "",
             "SupplierName": invoice.supplier.name,
             "SupplierNumber": invoice.supplier.number,
-            "Total": format(invoice.total, "f"),
+            "Total": format(total, "f"),
             "Vouchers": [
                 {
                     "Number": invoice.voucher_number,
@@ -490,15 +582,19 @@ def supplier_invoice_json(
 
 
 def supplier_payment_json(
-    number: int, given_number: int, payment_date: date, amount: Decimal, base_url: str
+    number: int,
+    given_number: int,
+    payment_date: date,
+    amount: Decimal,
+    base_url: str,
+    foreign: ForeignAmount | None = None,
 ) -> dict[str, object]:
+    """``Amount`` is in SEK; a foreign invoice's payment carries its currency and rate."""
     return {
         "@url": f"{base_url}/3/supplierinvoicepayments/{number}",
         "Amount": amount,
         "Booked": True,
-        "Currency": "SEK",
-        "CurrencyRate": Decimal(1),
-        "CurrencyUnit": Decimal(1),
+        **_currency_fields(foreign),
         "InvoiceNumber": str(given_number),
         "Number": number,
         "PaymentDate": payment_date.isoformat(),

@@ -2,17 +2,21 @@
 
 Each step writes its raw answers into a staging folder of the run
 (``<data>/landing/.staging/<run>/<company>/``), overwriting only its own files, so any step
-can be rerun alone. ``publish`` then writes the manifest and renames the staging folder into
-``<data>/landing/<company>/<fiscal-year>/<extract-id>/`` in one step: an extract is either
-complete or absent. Raw files are never changed after that.
+can be rerun alone. What a step fetched (request parameters, time) goes into its own record
+file under ``.records/``: ``fetch_sie`` and ``fetch_subledgers`` run at the same time, so no
+file is read, changed and rewritten by two steps. ``publish`` then writes the manifest and
+renames the staging folder into ``<data>/landing/<company>/<fiscal-year>/<extract-id>/`` in
+one step: an extract is either complete or absent. Raw files are never changed after that.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -32,7 +36,8 @@ from include.ingest.open_items import (
     receivables_at,
 )
 
-STAGE_META = "stage.json"
+STAGE_META = "stage.json"  # the shared record of earlier versions, still read when present
+RECORDS_DIR = ".records"
 AR_OPEN_ITEMS = "ar_open_items.json"
 AP_OPEN_ITEMS = "ap_open_items.json"
 
@@ -77,23 +82,49 @@ def staging_dir(data_root: Path, run_id: str, company: str) -> Path:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
+    """Write ``path`` whole or not at all; a unique temporary name per writer."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def _record_path(stage: Path, name: str) -> Path:
+    # Readable prefix, hash suffix so distinct names never share a record.
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_")[:60]
+    digest = hashlib.sha256(name.encode()).hexdigest()[:12]
+    return stage / RECORDS_DIR / f"{safe}-{digest}.json"
+
+
 def _record(stage: Path, name: str, entry: dict[str, Any]) -> None:
-    """Remember what a step fetched (request parameters, time) for the manifest."""
-    meta_path = stage / STAGE_META
-    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {"files": {}}
-    meta["files"] = {k: v for k, v in meta["files"].items() if not k.startswith(name)}
-    meta["files"].update(entry)
-    _write_atomic(meta_path, json.dumps(meta, indent=2, sort_keys=True).encode())
+    """Remember what a step fetched under ``name`` (request parameters, time) for the manifest.
+
+    Each name has its own record file, replaced whole: a rerun replaces that step's entries,
+    and steps running at the same time never write the same file.
+    """
+    _write_atomic(_record_path(stage, name), json.dumps(entry, indent=2, sort_keys=True).encode())
+
+
+def _recorded(stage: Path) -> dict[str, Any]:
+    """Every step's record, merged (file name -> request and time)."""
+    files: dict[str, Any] = {}
+    legacy = stage / STAGE_META
+    if legacy.exists():
+        files.update(json.loads(legacy.read_text())["files"])
+    records = stage / RECORDS_DIR
+    for path in sorted(records.glob("*.json")) if records.is_dir() else []:
+        files.update(json.loads(path.read_text()))
+    return files
 
 
 def _write_pages(stage: Path, folder: str, pages: tuple[Any, ...] | list[Any]) -> None:
@@ -237,14 +268,13 @@ def publish(stage: Path, data_root: Path, company: str, run_id: str) -> PublishR
     previous = latest_extract(year_dir)
     previous_manifest = json.loads((previous / MANIFEST_NAME).read_text()) if previous else None
     changed = previous_manifest is None or previous_manifest["sie_sha256"] != sie_sha
-    meta_path = stage / STAGE_META
-    fetched = json.loads(meta_path.read_text())["files"] if meta_path.exists() else {}
+    fetched = _recorded(stage)
     extract_id = f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%fZ')}-{sie_sha[:8]}"
     files = {}
     for path in sorted(p for p in stage.rglob("*") if p.is_file() and p.name != STAGE_META):
         name = path.relative_to(stage).as_posix()
-        if name.startswith("."):
-            continue
+        if any(part.startswith(".") for part in name.split("/")):
+            continue  # records and temporary names are not raw files
         files[name] = {
             "sha256": _sha256_file(path),
             "bytes": path.stat().st_size,
@@ -267,10 +297,13 @@ def publish(stage: Path, data_root: Path, company: str, run_id: str) -> PublishR
         "files": files,
     }
     _write_atomic(stage / MANIFEST_NAME, json.dumps(manifest, indent=2, sort_keys=True).encode())
-    meta_path.unlink(missing_ok=True)
     year_dir.mkdir(parents=True, exist_ok=True)
     target = year_dir / extract_id
     stage.replace(target)
+    # The records are in the manifest now; removed only after the rename, so a publish that
+    # stops before it still finds them when rerun.
+    (target / STAGE_META).unlink(missing_ok=True)
+    shutil.rmtree(target / RECORDS_DIR, ignore_errors=True)
     return _result(target, manifest, data_root, company, selection)
 
 

@@ -4,7 +4,12 @@ Connection ``fortnox_default`` (type ``fortnox``): host = API base URL
 (``https://api.fortnox.se/3`` or the sandbox's ``http://127.0.0.1:PORT/3``), login = client
 id, password = client secret; extra JSON: ``auth_url``, ``token_url``, ``revoke_url``,
 ``redirect_uri``, ``scopes``, ``token_store_url`` (default: the warehouse URL),
-``pacer_dir``.
+``pacer_dir``, ``pacer`` (``file``: one host, the default; ``database``: shared by every
+host through ``pacer_url``, default the token store's database). ``FORTNOX_PACER`` and
+``FORTNOX_PACER_URL`` in the environment override the two.
+
+The hook owns an HTTP client and database engines once :meth:`FortnoxHook.get_conn` has
+run: use it as a context manager (``with FortnoxHook() as hook:``) or call ``close()``.
 """
 
 from __future__ import annotations
@@ -62,9 +67,16 @@ class FortnoxHook(BaseHook):
             return False, str(exc)
 
     def close(self) -> None:
+        """Close the session's HTTP client and engines (a later get_conn opens new ones)."""
         if self._session is not None:
-            self._session.close()
-            self._session = None
+            session, self._session = self._session, None
+            session.close()
+
+    def __enter__(self) -> FortnoxHook:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
@@ -86,7 +98,7 @@ class FortnoxHook(BaseHook):
                     '"redirect_uri": "http://127.0.0.1:8765/callback", '
                     '"scopes": "bookkeeping invoice supplierinvoice payment companyinformation '
                     'settings", "token_store_url": "sqlite:///data/warehouse.db", '
-                    '"pacer_dir": "data/pacer"}'
+                    '"pacer": "file", "pacer_dir": "data/pacer"}'
                 ),
             },
         }

@@ -1,10 +1,12 @@
 """`fortnox_extract` through Airflow against the sandbox: extracts land, events carry the
-contract, and no token or secret appears in any task log."""
+contract, every task closes the Fortnox sessions and clients it opened (HTTP clients and
+database engines), and no token or secret appears in any task log."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -46,6 +48,7 @@ def test_extract_dag_lands_every_company_and_logs_no_secret(
     monkeypatch.setenv("FORTNOX_PACER_DIR", str(tmp_path / "pacer"))
 
     store_url = f"sqlite:///{tmp_path / 'app.db'}"
+    opened = record_sessions_and_clients(monkeypatch)
     with connected_sandbox(token_store_url=store_url, companies=3, seed=5) as local:
         monkeypatch.setenv("AIRFLOW_CONN_FORTNOX_DEFAULT", json.dumps(local.airflow_connection()))
         dag = DagBag(dag_folder=str(REPO_ROOT / "dags" / "fortnox_extract.py")).get_dag(
@@ -82,3 +85,40 @@ def test_extract_dag_lands_every_company_and_logs_no_secret(
         logs += path.read_text(errors="replace")
     assert "publish_extract" in logs  # we are looking at the task logs
     assert find_secrets(logs, needles) == []
+
+    # Each task body closed what it opened: 1 listing + 3 companies x 3 fetching tasks.
+    sessions, clients = opened["sessions"], opened["clients"]
+    assert len(sessions) == 10 and len(clients) == 9
+    assert all(session.oauth._http.is_closed for session in sessions)
+    assert [open_connections(s.store.engine) for s in sessions] == [0] * len(sessions)
+    assert all(client._http.is_closed for client in clients)
+
+
+def open_connections(engine) -> int:  # type: ignore[no-untyped-def]
+    """Connections the engine's pool holds (idle or in use); 0 once disposed."""
+    return int(engine.pool.checkedin() + engine.pool.checkedout())
+
+
+def record_sessions_and_clients(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[Any]]:
+    """Keep every Fortnox session the hook creates and every client made from one."""
+    from fortnox.hooks import FortnoxHook
+    from include.fortnox.session import FortnoxSession
+
+    opened: dict[str, list[Any]] = {"sessions": [], "clients": []}
+    get_conn, client = FortnoxHook.get_conn, FortnoxSession.client
+
+    def recording_get_conn(self):  # type: ignore[no-untyped-def]
+        fresh = self._session is None
+        session = get_conn(self)
+        if fresh:
+            opened["sessions"].append(session)
+        return session
+
+    def recording_client(self, tenant_id):  # type: ignore[no-untyped-def]
+        made = client(self, tenant_id)
+        opened["clients"].append(made)
+        return made
+
+    monkeypatch.setattr(FortnoxHook, "get_conn", recording_get_conn)
+    monkeypatch.setattr(FortnoxSession, "client", recording_client)
+    return opened

@@ -68,3 +68,29 @@ def test_ui_field_behaviour() -> None:
     assert behaviour["relabeling"]["login"] == "Client ID"
     assert "port" in behaviour["hidden_fields"]
     assert FortnoxHook.conn_type == "fortnox" and FortnoxHook.conn_name_attr == "fortnox_conn_id"
+
+
+def open_connections(engine) -> int:  # type: ignore[no-untyped-def]
+    """Connections the engine's pool holds (idle or in use); 0 once disposed."""
+    return int(engine.pool.checkedin() + engine.pool.checkedout())
+
+
+def test_hook_as_context_manager_closes_http_client_and_engine(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from include.fortnox.token_schema import create_token_tables
+
+    with FakeTokenServer() as server:
+        set_connection(monkeypatch, server.base_url, tmp_path, FakeTokenServer.CLIENT_SECRET)
+        with FortnoxHook() as hook:
+            session = hook.get_conn()
+            create_token_tables(session.store.engine)
+            assert hook.list_connected() == []
+            assert open_connections(session.store.engine) > 0  # the check below can fail
+            assert not session.oauth._http.is_closed
+        assert hook._session is None
+        assert session.oauth._http.is_closed
+        assert open_connections(session.store.engine) == 0
+        # A closed hook opens a new session when used again.
+        assert hook.get_conn() is not session
+        hook.close()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from _sandbox_testkit import TODAY, Sandbox
@@ -153,6 +153,12 @@ def _invoice_balance(books, number: int, today: date) -> Decimal:  # type: ignor
     return invoice.total - paid
 
 
+def in_sek(item: dict, field: str) -> Decimal:  # type: ignore[type-arg]
+    """An amount of a document in SEK: Fortnox's amounts are in the document's currency."""
+    rate = Decimal(str(item["CurrencyRate"])) / Decimal(str(item["CurrencyUnit"]))
+    return (Decimal(str(item[field])) * rate).quantize(Decimal("0.01"), ROUND_HALF_UP)
+
+
 def test_invoices_show_balance_as_of_today(sandbox: Sandbox, tenant: int, token: str) -> None:
     books = sandbox.books(tenant)
     invoices = body(sandbox.api(token, "invoices", limit=500))["Invoices"]
@@ -160,8 +166,8 @@ def test_invoices_show_balance_as_of_today(sandbox: Sandbox, tenant: int, token:
     assert len(invoices) == len(visible)
     for item in invoices:
         number = int(item["DocumentNumber"])
-        assert item["Balance"] == _invoice_balance(books, number, TODAY)
-        assert item["Total"] == next(i.total for i in visible if i.number == number)
+        assert in_sek(item, "Balance") == _invoice_balance(books, number, TODAY)
+        assert in_sek(item, "Total") == next(i.total for i in visible if i.number == number)
     unpaid = body(sandbox.api(token, "invoices", filter="unpaid", limit=500))["Invoices"]
     assert unpaid, "the test day is chosen so that some invoices are open"
     assert all(i["Balance"] != 0 for i in unpaid)
@@ -203,8 +209,9 @@ def test_supplier_invoices_and_payments(sandbox: Sandbox, tenant: int, token: st
             ),
             Decimal(0),
         )
-        assert item["Total"] == format(source.total, "f")  # strings, as in the spec
-        assert Decimal(item["Balance"]) == source.total - paid
+        assert isinstance(item["Total"], str)  # strings, as in the spec
+        assert in_sek(item, "Total") == source.total
+        assert in_sek(item, "Balance") == source.total - paid
     payments = body(sandbox.api(token, "supplierinvoicepayments", limit=500))
     assert len(payments["SupplierInvoicePayments"]) == sum(
         1 for p in books.supplier_invoice_payments if p.payment_date <= TODAY
@@ -239,3 +246,51 @@ def test_unknown_resource_is_404(sandbox: Sandbox, token: str) -> None:
     answer = sandbox.api(token, "articles")
     assert answer.status_code == 404
     assert set(answer.json()["ErrorInformation"]) == {"error", "message", "code"}
+
+
+def _year_end_state(payments: list[dict], number: str, year_end: str) -> bool:  # type: ignore[type-arg]
+    return any(str(p["InvoiceNumber"]) == number and p["PaymentDate"] <= year_end for p in payments)
+
+
+@pytest.mark.parametrize(
+    ("path", "key", "number", "payments_path", "payments_key"),
+    [
+        ("invoices", "Invoices", "DocumentNumber", "invoicepayments", "InvoicePayments"),
+        (
+            "supplierinvoices",
+            "SupplierInvoices",
+            "GivenNumber",
+            "supplierinvoicepayments",
+            "SupplierInvoicePayments",
+        ),
+    ],
+)
+def test_some_invoices_are_in_eur_and_book_exactly_in_sek(
+    sandbox: Sandbox,
+    tenant: int,
+    token: str,
+    path: str,
+    key: str,
+    number: str,
+    payments_path: str,
+    payments_key: str,
+) -> None:
+    items = body(sandbox.api(token, path, limit=500))[key]
+    payments = body(sandbox.api(token, payments_path, limit=500))[payments_key]
+    eur = [i for i in items if i["Currency"] == "EUR"]
+    year_end = "2024-12-31"  # TODAY is in 2025: the older year's end is behind us
+    in_2024 = [i for i in eur if i["InvoiceDate"] <= year_end]
+    # One open at the year end and one paid within the year.
+    assert sorted(_year_end_state(payments, i[number], year_end) for i in in_2024) == [False, True]
+    for item in eur:
+        rate = Decimal(str(item["CurrencyRate"]))
+        assert abs(rate - Decimal("11.2345")) < Decimal("0.05") and item["CurrencyUnit"] == 1
+        # The amounts are in EUR, a tenth or so of the SEK the books hold.
+        assert Decimal(str(item["Total"])) * 10 < in_sek(item, "Total")
+        for paid in (p for p in payments if str(p["InvoiceNumber"]) == item[number]):
+            # Paid at the booked rate: Amount (SEK) is the booked SEK total.
+            assert (paid["Currency"], Decimal(str(paid["CurrencyRate"]))) == ("EUR", rate)
+            assert paid["Amount"] == in_sek(item, "Total")
+    assert all(
+        i["Currency"] == "SEK" and i["CurrencyRate"] in (1, "1") for i in items if i not in eur
+    )

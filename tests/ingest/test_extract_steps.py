@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -196,3 +197,83 @@ def test_landing_event_round_trip_and_path_guard(tmp_path: Path) -> None:
     escaping = LandingEvent(**{**event.to_extra(), "path": "../../etc"})
     with pytest.raises(ValueError, match="outside the landing zone"):
         escaping.directory(tmp_path)
+
+
+# -- steps running at the same time ------------------------------------------------------------
+
+RECORDS_PER_PROCESS = 300
+
+
+def _record_many(stage: str, prefix: str, start: Any) -> None:
+    """What a step does for every file it fetches, many times over, in its own process."""
+    start.wait(30)
+    for number in range(RECORDS_PER_PROCESS):
+        name = f"{prefix}/page-{number:04d}.json"
+        steps._write_atomic(Path(stage) / name, b"{}")
+        request = {"path": f"/{prefix}", "params": {"page": str(number)}}
+        steps._record(Path(stage), name, {name: {"request": request, "at": "now"}})
+
+
+def _run_in_processes(*targets: tuple[Any, tuple[Any, ...]]) -> None:
+    ctx = multiprocessing.get_context("spawn")
+    start = ctx.Barrier(len(targets))
+    procs = [ctx.Process(target=fn, args=(*args, start)) for fn, args in targets]
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join(120)
+    assert [p.exitcode for p in procs] == [0] * len(procs)
+
+
+def test_two_processes_recording_at_once_lose_nothing(tmp_path: Path) -> None:
+    client = FakeClient()
+    stage = steps.staging_dir(tmp_path, "run-1", "42")
+    selection = steps.resolve_fiscal_year(client, stage, None, date(2026, 11, 23))
+    steps.fetch_sie(client, stage, selection)
+    _run_in_processes(
+        (_record_many, (str(stage), "sie-side")),
+        (_record_many, (str(stage), "subledger-side")),
+    )
+    result = steps.publish(stage, tmp_path, "42", "run-1")
+    files = json.loads((result.path / MANIFEST_NAME).read_text())["files"]
+    recorded = [n for n, e in files.items() if "request" in e and "-side/" in n]
+    assert len(recorded) == 2 * RECORDS_PER_PROCESS
+    assert files[SIE_FILE_NAME]["request"]["params"] == {"financialyear": "2"}
+    assert not any(part.startswith(".") for name in files for part in name.split("/"))
+
+
+ROUNDS = 20
+
+
+def _step_rounds(data: str, step: str, start: Any) -> None:
+    client = FakeClient()
+    for round_ in range(ROUNDS):
+        stage = steps.staging_dir(Path(data), f"run-{round_}", "42")
+        selection = json.loads((stage / "selection.json").read_text())
+        start.wait(30)  # both steps of the round begin together
+        getattr(steps, step)(client, stage, selection)
+
+
+def test_fetch_sie_and_fetch_subledgers_at_the_same_time(tmp_path: Path) -> None:
+    for round_ in range(ROUNDS):
+        stage = steps.staging_dir(tmp_path, f"run-{round_}", "42")
+        steps.resolve_fiscal_year(FakeClient(), stage, None, date(2026, 11, 23))
+    _run_in_processes(
+        (_step_rounds, (str(tmp_path), "fetch_sie")),
+        (_step_rounds, (str(tmp_path), "fetch_subledgers")),
+    )
+    for round_ in range(ROUNDS):
+        run_id = f"run-{round_}"
+        result = steps.publish(steps.staging_dir(tmp_path, run_id, "42"), tmp_path, "42", run_id)
+        files = json.loads((result.path / MANIFEST_NAME).read_text())["files"]
+        fetched = sorted(n for n, e in files.items() if "request" in e)
+        assert fetched == [
+            "companyinformation.json",
+            "financialyears/page-0001.json",
+            "invoicepayments/page-0001.json",
+            "invoices/page-0001.json",
+            "invoices/page-0002.json",
+            SIE_FILE_NAME,
+            "supplierinvoicepayments/page-0001.json",
+            "supplierinvoices/page-0001.json",
+        ], run_id

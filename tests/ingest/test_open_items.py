@@ -93,3 +93,120 @@ def test_pages_parse_money_exactly() -> None:
     assert [type(i["Total"]) for i in items] == [Decimal, Decimal]
     assert items[0]["Total"] == Decimal("0.1")
     assert loads_exact(b'{"a": 1.10}')["a"] == Decimal("1.10")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("Total", Decimal("100.005")), ("Total", "1.999"), ("Amount", Decimal("0.001"))],
+)
+def test_more_than_two_decimals_is_refused_not_rounded(field: str, value: object) -> None:
+    invoices = [invoice(1, "2025-01-01", "100.00")]
+    payments = [payment(1, "2025-02-01", "50.00")]
+    (invoices if field == "Total" else payments)[0][field] = value
+    with pytest.raises(ValueError, match=rf"invoice 1 .*{field}.*more than 2 decimals"):
+        receivables_at(invoices, payments, YEAR_END)
+
+
+def eur_invoice(number: int, day: str, total: str, rate: str = "11.2345") -> dict[str, object]:
+    return invoice(
+        number,
+        day,
+        total,
+        Currency="EUR",
+        CurrencyRate=Decimal(rate),
+        CurrencyUnit=1,
+        Balance=Decimal(total),  # Fortnox's Balance is in the invoice's currency
+    )
+
+
+def eur_payment(number: int, day: str, sek: str, rate: str) -> dict[str, object]:
+    """A list item: Amount in SEK at the payment's own rate."""
+    return payment(number, day, sek, Currency="EUR", CurrencyRate=Decimal(rate), CurrencyUnit=1)
+
+
+def test_a_eur_invoice_is_open_in_sek_at_the_booked_rate() -> None:
+    invoices = [
+        eur_invoice(1, "2025-12-01", "1000.00"),  # open: 11 234.50 SEK on 1510
+        eur_invoice(2, "2025-11-01", "500.00"),  # paid in full at another rate: closed
+        eur_invoice(3, "2025-10-01", "200.00"),  # half paid at another rate
+        invoice(4, "2025-12-02", "300.00", Currency="SEK", CurrencyRate=1, CurrencyUnit=1),
+    ]
+    payments = [
+        eur_payment(2, "2025-11-20", "5700.00", "11.40"),  # 500.00 EUR at 11.40
+        eur_payment(3, "2025-10-20", "1100.00", "11.00"),  # 100.00 EUR at 11.00
+    ]
+    items = {i.invoice_number: i for i in receivables_at(invoices, payments, YEAR_END)}
+    assert sorted(items) == ["1", "3", "4"]
+    one = items["1"]
+    assert (one.open_amount, one.total, one.currency) == (
+        Decimal("11234.50"),
+        Decimal("11234.50"),
+        "SEK",
+    )
+    assert (one.invoice_currency, one.currency_rate, one.open_amount_in_invoice_currency) == (
+        "EUR",
+        Decimal("11.2345"),
+        Decimal("1000.00"),
+    )
+    # The remaining 100.00 EUR at the booked rate; the payment's exchange difference went to
+    # the result (3960/7960), not to 1510.
+    three = items["3"]
+    assert three.open_amount == Decimal("1123.45")
+    assert three.total == Decimal("2246.90")
+    assert three.paid == Decimal("1123.45")
+    assert three.paid_in_invoice_currency == Decimal("100.00")
+    assert items["4"].open_amount == items["4"].open_amount_in_invoice_currency == Decimal("300")
+    # What 1510 carries for these invoices, not the invoice currency's sum (1000 + 100 + 300).
+    assert sum(i.open_amount for i in items.values()) == Decimal("12657.95")
+
+
+def test_currency_unit_and_amount_currency() -> None:
+    # 100 000 JPY at 7.0512 SEK per 100 JPY; a single payment resource gives AmountCurrency.
+    jpy = invoice(
+        1, "2025-12-01", "100000", Currency="JPY", CurrencyRate="7.0512", CurrencyUnit=100
+    )
+    paid = payment(1, "2025-12-15", "3525.60", AmountCurrency=Decimal("50000"))
+    (item,) = receivables_at([jpy], [paid], YEAR_END)
+    assert item.open_amount_in_invoice_currency == Decimal("50000")
+    assert item.open_amount == Decimal("3525.60")
+    assert item.total == Decimal("7051.20")
+
+
+def test_supplier_invoice_in_eur_with_string_rate() -> None:
+    supplier_invoice = {
+        "GivenNumber": "9",
+        "SupplierNumber": "3",
+        "SupplierName": "Lev GmbH",
+        "InvoiceDate": "2025-12-10",
+        "Total": "250.50",
+        "Currency": "EUR",
+        "CurrencyRate": "11.01",  # a string, as in the spec
+        "CurrencyUnit": 1,
+        "Booked": True,
+    }
+    (item,) = payables_at([supplier_invoice], [], YEAR_END)
+    assert item.open_amount == Decimal("2758.01")  # 2758.005 rounded half up to öre
+    assert item.to_json()["open_amount"] == "2758.01"
+    assert item.to_json()["open_amount_in_invoice_currency"] == "250.50"
+    assert item.to_json()["paid_in_invoice_currency"] == "0.00"
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"CurrencyRate": None}, "without a CurrencyRate"),
+        ({"CurrencyRate": 11.2}, "must be exact"),
+        ({"CurrencyRate": "0"}, "positive"),
+    ],
+)
+def test_a_foreign_invoice_without_a_usable_rate_is_refused(
+    changes: dict[str, object], message: str
+) -> None:
+    with pytest.raises((TypeError, ValueError), match=rf"invoice 1\b.*{message}"):
+        receivables_at([eur_invoice(1, "2025-12-01", "10.00") | changes], [], YEAR_END)
+
+
+def test_a_payment_in_another_currency_than_its_invoice_is_refused() -> None:
+    paid = payment(1, "2025-12-15", "100.00", Currency="SEK", CurrencyRate=1)
+    with pytest.raises(ValueError, match="in SEK, but the invoice is in EUR"):
+        receivables_at([eur_invoice(1, "2025-12-01", "10.00")], [paid], YEAR_END)

@@ -3,6 +3,8 @@
 - 20 companies extracted by 6 worker processes at once: no 429, every tenant within
   25 requests per 5 s, every extract complete and its open items reconciling with #UB;
 - the same with 10 % 5xx answers and added latency: it still completes, same bytes;
+- one company's EUR invoices: open in SEK at the booked rate, reconciling with #UB where the
+  amounts in EUR would not;
 - a company whose grant was revoked at Fortnox fails fast with the reconnect message,
   while the others complete;
 - `fortnox_extract` through Airflow: no token or secret appears in any task log.
@@ -18,7 +20,7 @@ import signal
 import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -148,6 +150,10 @@ def test_twenty_companies_without_429_and_complete(world: dict[str, Any]) -> Non
         # Year-end open items rebuilt from invoices and payments reconcile with #UB.
         assert _open_total(extract / "ar_open_items.json") == closing.get("1510", Decimal(0))
         assert _open_total(extract / "ap_open_items.json") == -closing.get("2440", Decimal(0))
+        # ... with EUR invoices among them, counted in SEK at their booked rate.
+        for name in ("ar_open_items.json", "ap_open_items.json"):
+            items = json.loads((extract / name).read_text())["items"]
+            assert any(i["invoice_currency"] == "EUR" for i in items), (result["tenant"], name)
     world["plain"] = {r["tenant"]: (Path(r["path"]) / SIE_FILE_NAME).read_bytes() for r in results}
 
 
@@ -201,3 +207,42 @@ def test_revoked_company_fails_fast_and_others_complete(world: dict[str, Any]) -
     # Fails fast: no retry storm, not a single API call for that company.
     assert _stats(world["base"]).get(victim, {}).get("requests", 0) == 0
     assert all("path" in r for t, r in results.items() if t != victim)
+
+
+def test_eur_open_items_are_in_sek_at_the_booked_rate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sandbox shows some invoices in EUR; the books hold them in SEK on 1510/2440."""
+    monkeypatch.setenv("FORTNOX_TOKEN_KEY", Fernet.generate_key().decode())
+    with connected_sandbox(
+        token_store_url=f"sqlite:///{tmp_path / 'app.db'}", companies=1, seed=3, today=TODAY
+    ) as local:
+        session = FortnoxSession(local.settings)
+        try:
+            with session.client(local.tenant_ids[0]) as client:
+                stage = steps.staging_dir(tmp_path / "data", "run-eur", local.tenant_ids[0])
+                selection = steps.resolve_fiscal_year(client, stage, None, TODAY)
+                steps.fetch_sie(client, stage, selection)
+                steps.fetch_subledgers(client, stage, selection)
+        finally:
+            session.close()
+    closing = read_sie((stage / SIE_FILE_NAME).read_bytes()).balances_of(BalanceKind.UB)
+    for name, account, sign in (
+        ("ar_open_items.json", "1510", 1),
+        ("ap_open_items.json", "2440", -1),
+    ):
+        items = json.loads((stage / name).read_text())["items"]
+        eur = [i for i in items if i["invoice_currency"] == "EUR"]
+        assert eur, f"{name}: the sandbox shows an invoice open at the year end in EUR"
+        for item in eur:
+            assert item["currency"] == "SEK"
+            rate = Decimal(item["currency_rate"])
+            in_eur = Decimal(item["open_amount_in_invoice_currency"])
+            booked = (in_eur * rate).quantize(Decimal("0.01"), ROUND_HALF_UP)
+            assert Decimal(item["open_amount"]) == booked
+            assert Decimal(item["open_amount"]) > 10 * in_eur  # SEK, not EUR
+        ledger = sign * closing.get(account, Decimal(0))
+        assert sum(Decimal(i["open_amount"]) for i in items) == ledger
+        # Taken in EUR, the open items would not reconcile: this test can fail.
+        in_invoice_currency = sum(Decimal(i["open_amount_in_invoice_currency"]) for i in items)
+        assert in_invoice_currency != ledger

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from include.fortnox import token_schema
+from include.fortnox import pacer_schema, token_schema
 from include.warehouse import current_revision_ok, head_revision, migrate, schema
 from include.warehouse.migrate import current_revision, downgrade
 
@@ -29,8 +29,14 @@ EXPECTED_TABLES = {
     "ar_open_item",
     "ap_open_item",
 }
-# The migrations create the warehouse tables, the BAS reference tables and the token store's.
-MIGRATED_METADATA = [schema.metadata, schema.reference_metadata, token_schema.metadata]
+# The migrations create the warehouse tables, the BAS reference tables, the token store's and
+# the pacer's table.
+MIGRATED_METADATA = [
+    schema.metadata,
+    schema.reference_metadata,
+    token_schema.metadata,
+    pacer_schema.metadata,
+]
 EXPECTED_VIEWS = {"trial_balance", "general_ledger", "balance_sheet", "income_statement"}
 
 
