@@ -7,14 +7,15 @@ configured auth manager:
 
 | action | permission |
 |---|---|
-| see the list | read connections (``GET`` on connection ``fortnox_default``) |
+| see the list | use the Airflow UI (the ``WEBSITE`` view): every logged-in user |
 | Connect Fortnox (and its callback) | create connections (``POST`` on ``fortnox_default``) |
 | Disconnect | delete connections (``DELETE`` on ``fortnox_default``) |
 | Fetch SIE4 data | trigger runs of ``fortnox_extract`` (``POST`` on its DAG runs) |
 | Export vouchers | trigger runs of ``closing``; opening the approval needs its HITL details |
 
-With the simple auth manager: viewers and users see the list; users also fetch and export;
-ops and admins also connect and disconnect.
+The list shows no token or secret, only connection metadata, so reading it needs only a
+login. With the simple auth manager: viewers see the list; users also fetch and export; ops
+and admins also connect and disconnect.
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ async def authenticate(request: Request) -> Person | None:
 
 def _person(manager: Any, user: Any, token: str) -> Person:
     from airflow.api_fastapi.auth.managers.models.resource_details import (
+        AccessView,
         ConnectionDetails,
         DagAccessEntity,
         DagDetails,
@@ -97,7 +99,7 @@ def _person(manager: Any, user: Any, token: str) -> Person:
         user_id=str(user.get_id()),
         name=str(user.get_name()),
         token=token,
-        can_view=connection("GET"),
+        can_view=bool(manager.is_authorized_view(access_view=AccessView.WEBSITE, user=user)),
         can_connect=connection("POST"),
         can_disconnect=connection("DELETE"),
         can_fetch=dag_runs(EXTRACT_DAG_ID),

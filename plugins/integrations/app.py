@@ -288,10 +288,20 @@ def create_app() -> FastAPI:
         return person
 
     async def changing(request: Request, allowed: Callable[[Person], bool], what: str) -> Any:
-        """The person for a POST, after the login, CSRF, origin and permission checks."""
+        """The person for a POST, after the login, permission, CSRF and origin checks."""
         found = await person_or_page(request)
         if isinstance(found, Response):
             return found
+        if not allowed(found):
+            return page.message(
+                request,
+                "Not allowed",
+                f"Your Airflow role does not allow you to {what}. Nothing was changed. Ask an "
+                "administrator (connecting and disconnecting needs the right to edit "
+                "connections; fetching and exporting the right to trigger the DAG).",
+                status_code=403,
+                person=found,
+            )
         form = await request.form()
         here = where(request)
         origin_ok = request_origin_allowed(
@@ -306,22 +316,12 @@ def create_app() -> FastAPI:
             str(form.get("csrf_token") or ""),
         )
         if not (origin_ok and token_ok):
-            log.warning("refused a %s without a valid CSRF token or origin", what)
+            log.warning("refused a request to %s: no valid CSRF token or origin", what)
             return page.message(
                 request,
                 "Form expired",
                 "This form could not be checked (it is old, or it was not sent from this "
                 "page). Nothing was changed. Reload the Integrations view and try again.",
-                status_code=403,
-                person=found,
-            )
-        if not allowed(found):
-            return page.message(
-                request,
-                "Not allowed",
-                f"Your Airflow role does not allow you to {what}. Nothing was changed. Ask an "
-                "administrator (connecting and disconnecting needs the right to edit "
-                "connections; fetching and exporting the right to trigger the DAG).",
                 status_code=403,
                 person=found,
             )
@@ -338,7 +338,7 @@ def create_app() -> FastAPI:
             return page.message(
                 request,
                 "Not allowed",
-                "Your Airflow role does not allow you to see connections.",
+                "Your Airflow role does not allow you to use the Airflow UI.",
                 status_code=403,
                 person=person,
             )
@@ -591,7 +591,7 @@ def create_app() -> FastAPI:
             return page.message(
                 request,
                 "Not allowed",
-                "Your Airflow role does not allow you to see connections.",
+                "Your Airflow role does not allow you to use the Airflow UI.",
                 status_code=403,
                 person=person,
             )
