@@ -102,9 +102,8 @@ class Person:
     def valid_csrf(self) -> str:
         """The CSRF token a form on this person's page would carry (a viewer's page has no
         form): with it, only the permission check stands between them and the action."""
-        from integrations.airflow_auth import signing_secret
-
         from include.integrations.security import Signer, csrf_token
+        from integrations.airflow_auth import signing_secret
 
         self.view()  # sets the browser's CSRF cookie
         secret = self.client.cookies.get("integrations_csrf")
