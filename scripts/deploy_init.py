@@ -30,6 +30,16 @@ PACERS = ("file", "database")
 SECRET_MIN_LENGTH = 32
 
 
+@dataclass(frozen=True)
+class _Connection:
+    """The fields of an Airflow connection that FortnoxSettings.from_connection reads."""
+
+    host: str | None
+    login: str | None
+    password: str | None = field(repr=False)
+    extra_dejson: dict[str, Any]
+
+
 @dataclass
 class Report:
     problems: list[str] = field(default_factory=list)
@@ -138,9 +148,9 @@ def _check_fortnox(env: Mapping[str, str], conn: dict[str, Any], report: Report)
     from include.fortnox.config import FortnoxSettings
     from include.fortnox.errors import FortnoxError
 
-    try:
-        settings = FortnoxSettings.from_env(
-            {"AIRFLOW_CONN_FORTNOX_DEFAULT": env["AIRFLOW_CONN_FORTNOX_DEFAULT"]}
+    try:  # as FortnoxHook reads its connection
+        settings = FortnoxSettings.from_connection(
+            _Connection(conn.get("host"), conn.get("login"), conn.get("password"), conn["extra"])
         )
     except FortnoxError as exc:
         report.problems.append(f"AIRFLOW_CONN_FORTNOX_DEFAULT: {exc}")
