@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.infra import REPO_ROOT
 
 sys.path.insert(0, str(REPO_ROOT / "scripts"))
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from tests.conftest import REPO_ROOT
+from tests.infra import REPO_ROOT
 
 SCRIPT = REPO_ROOT / "scripts" / "deploy_init.py"
 SECRET = "s3cr3t-client-secret-that-must-never-be-printed"

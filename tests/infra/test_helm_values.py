@@ -19,7 +19,7 @@ import jsonschema
 import pytest
 import yaml
 
-from tests.conftest import REPO_ROOT
+from tests.infra import REPO_ROOT, instructions, pins
 
 HELM = REPO_ROOT / "deploy" / "helm"
 CHART_VERSION = "1.22.0"
@@ -237,8 +237,6 @@ def test_executor_is_kubernetes_or_celery() -> None:
 
 
 def test_the_project_image_of_the_pinned_airflow(values: dict[str, Any]) -> None:
-    from tests.infra.test_image import pins
-
     airflow = pins(REPO_ROOT / "requirements.txt")["apache-airflow"]
     assert values["airflowVersion"] == airflow
     image = values["images"]["airflow"]
@@ -297,8 +295,6 @@ def test_connections_and_token_key_come_from_a_kubernetes_secret(values: dict[st
 
 
 def test_dags_and_plugins_come_from_the_image(values: dict[str, Any]) -> None:
-    from tests.infra.test_image import instructions
-
     env = " ".join(rest for keyword, rest in instructions() if keyword == "ENV")
     dags = re.search(r"AIRFLOW__CORE__DAGS_FOLDER=(\S+)", env)
     plugins = re.search(r"AIRFLOW__CORE__PLUGINS_FOLDER=(\S+)", env)

@@ -17,36 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.infra import DOCKERFILE, REPO_ROOT, instructions, pins
 
-DOCKERFILE = REPO_ROOT / "Dockerfile"
 DEV_TOOLS = {"pytest", "pytest-timeout", "hypothesis", "pytest-benchmark", "ruff", "mypy"}
-
-
-def instructions(path: Path = DOCKERFILE) -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) with continuation lines joined and comments dropped."""
-    out: list[tuple[str, str]] = []
-    pending = ""
-    for raw in path.read_text(encoding="utf-8").splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        pending = f"{pending} {line[:-1]}" if line.endswith("\\") else f"{pending} {line}"
-        if not line.endswith("\\"):
-            keyword, _, rest = pending.strip().partition(" ")
-            out.append((keyword.upper(), " ".join(rest.split())))
-            pending = ""
-    return out
-
-
-def pins(path: Path) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        line = line.split("#", 1)[0].strip()
-        if "==" in line:
-            name, version = line.split("==", 1)
-            found[re.sub(r"\[.*\]", "", name).strip().lower()] = version.strip()
-    return found
 
 
 def base_image() -> str:
@@ -68,7 +41,10 @@ def test_hadolint_passes() -> None:
         assert found, "hadolint is not installed (requirements-dev.txt: make venv)"
         binary = Path(found)
     result = subprocess.run(
-        [str(binary), "--no-color", str(DOCKERFILE)], capture_output=True, text=True, check=False
+        [str(binary), "--no-color", str(DOCKERFILE)],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
