@@ -228,12 +228,12 @@ def test_random_rows_agree_with_the_record_path() -> None:
 def test_cut_utf8_sequence_before_ascii_blocks_is_not_utf8() -> None:
     # A UTF-8 lead byte ending one block, then only ASCII blocks: not UTF-8. The block-wise
     # choice must equal the reader's, which sees the whole file.
-    from include.sie4.bulk import _encoding_of
+    from include.sie4.fastpath import sniff_encoding
     from include.sie4.reader import decode_sie_bytes
 
     head = '#FLAGGA 0\n#FNAMN "Åkeri AB"\n'.encode()
     data = head + b"#KONTO 1930 Bank\n" * 10
     data = data[:127] + b"\xc3" + b"\n#KONTO 3010 Sales\n" * 8  # the lead byte ends block 2
     assert data.rindex(b"\xc3") == 127
-    blocks = _encoding_of(lambda at, size: data[at : at + min(size, 64)], 0, len(data))
+    blocks = sniff_encoding(lambda at, size: data[at : at + size], 0, len(data), 64)
     assert blocks == decode_sie_bytes(data)[1] == "cp437"
