@@ -22,6 +22,7 @@ from include.sie4.parser import Parser
 from include.sie4.records import Diagnostic
 
 __all__ = [
+    "EncodingSniffer",
     "Fallback",
     "RowChunk",
     "RowFacts",
@@ -40,49 +41,65 @@ Read = Callable[[int, int], bytes]
 _WHITESPACE = b" \t\r\n\x0b\x0c"
 
 
-def sniff_encoding(read: Read, start: int, size: int, block: int) -> str:
-    """The reader's choice of encoding (``decode_sie_bytes``), reading ``block`` bytes at a time.
+class EncodingSniffer:
+    """The reader's choice of encoding (``decode_sie_bytes``), fed the file block by block.
 
-    Also raises Fallback for what the reader reports as unreadable (empty, NUL bytes)
-    and for a file that shrinks while read.
+    ``feed`` raises Fallback for what the reader reports as unreadable (NUL bytes);
+    ``encoding`` for a file with no content at all.
     """
-    ascii_only = True
-    utf8 = codecs.getincrementaldecoder("utf-8")()
-    utf8_ok = True
-    latin = cp437 = 0
-    content = False
+
+    def __init__(self) -> None:
+        self.ascii_only = True
+        self.utf8 = codecs.getincrementaldecoder("utf-8")()
+        self.utf8_ok = True
+        self.latin = self.cp437 = 0
+        self.content = False
+
+    def feed(self, data: bytes, *, final: bool) -> None:
+        if b"\x00" in data:
+            raise Fallback
+        self.content = self.content or bool(data.strip(_WHITESPACE))
+        if data.isascii():
+            return
+        self.ascii_only = False
+        if self.utf8_ok:
+            try:
+                self.utf8.decode(data, final=final)
+            except UnicodeDecodeError:
+                self.utf8_ok = False
+        latin, cp437 = swedish_counts(data)
+        self.latin += latin
+        self.cp437 += cp437
+
+    def encoding(self) -> str:
+        if not self.content:
+            raise Fallback
+        if self.ascii_only:
+            return "cp437"
+        if self.utf8_ok:
+            try:  # a sequence cut off before trailing ASCII-only blocks is not UTF-8 either
+                self.utf8.decode(b"", final=True)
+            except UnicodeDecodeError:
+                self.utf8_ok = False
+        if self.utf8_ok:
+            return "utf-8"
+        return "latin-1" if self.latin > self.cp437 else "cp437"
+
+
+def sniff_encoding(read: Read, start: int, size: int, block: int) -> str:
+    """``EncodingSniffer`` over a whole file, reading ``block`` bytes at a time.
+
+    Also raises Fallback for a file that shrinks while read.
+    """
+    sniffer = EncodingSniffer()
     at = start
     while at < size:
         data = read(at, block)
         if not data:
             raise Fallback  # the file shrank
         at += len(data)
-        if b"\x00" in data:
-            raise Fallback
-        content = content or bool(data.strip(_WHITESPACE))
-        if data.isascii():
-            continue
-        ascii_only = False
-        if utf8_ok:
-            try:
-                utf8.decode(data, final=at >= size)
-            except UnicodeDecodeError:
-                utf8_ok = False
-        more_latin, more_cp437 = swedish_counts(data)
-        latin += more_latin
-        cp437 += more_cp437
-    if not content:
-        raise Fallback
-    if ascii_only:
-        return "cp437"
-    if utf8_ok:
-        try:  # a sequence cut off before trailing ASCII-only blocks is not UTF-8 either
-            utf8.decode(b"", final=True)
-        except UnicodeDecodeError:
-            utf8_ok = False
-    if utf8_ok:
-        return "utf-8"
-    return "latin-1" if latin > cp437 else "cp437"
+        sniffer.feed(data, final=at >= size)
+    return sniffer.encoding()
 
 
 def parse_header(header: Sequence[tuple[int, str]], encoding: str, *, lenient: bool) -> Parser:
