@@ -43,6 +43,7 @@ from include.sie4.errors import SieError
 from include.sie4.fastpath import (
     Fallback,
     RowFacts,
+    count_voucher_lines,
     parse_header,
     sniff_encoding,
     voucher_diagnostics,
@@ -234,23 +235,18 @@ def _fast(read: Read, size: int, name: str, lenient: bool) -> SieColumns:
     _check_structure(classes)
     del classes
 
+    ver_line = parts.cat("ver_line")
     # Header: the reader's own parser over the header lines, at their line numbers.
-    parser = parse_header(parts.header, encoding, lenient=lenient)
+    first_voucher = int(ver_line[0]) if len(ver_line) else None
+    parser = parse_header(parts.header, encoding, lenient=lenient, first_voucher=first_voucher)
 
     row_offsets = np.cumsum([0] + [len(c.row_line) for c in parts.chunks])[:-1]
-    ver_line = parts.cat("ver_line")
     row_line = parts.cat("row_line")
     kind = parts.cat("row_kind")
     # The voucher of each row, and which rows count: not BTRANS, and not an RTRANS
     # directly followed by TRANS in the same voucher (the twin counts, it does not).
     voucher_index, paired, in_balance = scan.row_vouchers(ver_line, row_line, kind)
-    if len(ver_line):
-        parser.counts["#VER"] = parser.counts.get("#VER", 0) + len(ver_line)
-        for code, count in enumerate(np.bincount(kind, minlength=3).tolist()):
-            if count:
-                label = "#" + scan.KIND_NAMES[code]
-                parser.counts[label] = parser.counts.get(label, 0) + count
-        parser.known_records += len(ver_line) + len(row_line)
+    count_voucher_lines(parser, ver_line, row_line, kind)
     if not parser.known_records:
         raise Fallback
     vouchers = pa.Table.from_arrays(
@@ -279,7 +275,7 @@ def _fast(read: Read, size: int, name: str, lenient: bool) -> SieColumns:
         facts,
         voucher_totals(facts, len(ver_line)),
         lambda indexes: _voucher_names(vouchers, indexes),
-        parser.declared,
+        parser,
         lenient,
     )
     if any(d.line == 1 for d in errors + warnings):

@@ -20,6 +20,7 @@ import numpy as np
 from include.sie4.decoding import decode_sie_bytes, swedish_counts
 from include.sie4.parser import Parser
 from include.sie4.records import Diagnostic
+from include.sie4.rules import file_type, undeclared_account_is_tolerable
 
 __all__ = [
     "EncodingSniffer",
@@ -102,12 +103,35 @@ def sniff_encoding(read: Read, start: int, size: int, block: int) -> str:
     return sniffer.encoding()
 
 
-def parse_header(header: Sequence[tuple[int, str]], encoding: str, *, lenient: bool) -> Parser:
+def count_voucher_lines(
+    parser: Parser, ver_line: np.ndarray, row_line: np.ndarray, kind: np.ndarray
+) -> None:
+    """Add the voucher lines the fast path read (``kind``: 0 TRANS, 1 RTRANS, 2 BTRANS)."""
+    if not len(ver_line):
+        return
+    counts, first_lines = parser.counts, parser.first_lines
+    counts["#VER"] = counts.get("#VER", 0) + len(ver_line)
+    first_lines.setdefault("#VER", int(ver_line[0]))
+    for code, label in enumerate(ROW_KIND_LABELS):
+        rows = np.flatnonzero(kind == code)
+        if len(rows):
+            counts[label] = counts.get(label, 0) + len(rows)
+            first_lines.setdefault(label, int(row_line[rows[0]]))
+    parser.known_records += len(ver_line) + len(row_line)
+
+
+ROW_KIND_LABELS = ("#TRANS", "#RTRANS", "#BTRANS")
+
+
+def parse_header(
+    header: Sequence[tuple[int, str]], encoding: str, *, lenient: bool, first_voucher: int | None
+) -> Parser:
     """The record path's parser over the header lines ``(line number, text)``, in file order.
 
     The voucher lines are left out (blank at their line numbers); the caller adds
-    their counts and diagnostics. Raises Fallback for ``#KSUMMA``: the checksum
-    covers the voucher lines as the reader reads them.
+    their counts and diagnostics. ``first_voucher`` is the line of the first #VER.
+    Raises Fallback for ``#KSUMMA``: the checksum covers the voucher lines as the
+    reader reads them.
     """
     line_list = [""] * (header[-1][0] if header else 0)
     for number, text in header:
@@ -119,6 +143,7 @@ def parse_header(header: Sequence[tuple[int, str]], encoding: str, *, lenient: b
         probe = ("\n".join(line_list) + "\n\u00e5").encode("utf-8")
         _, _, decode_warnings = decode_sie_bytes(probe)
     parser = Parser(lenient=lenient, verify_checksum=False)
+    parser.first_record_at = first_voucher
     parser.warnings.extend(decode_warnings)
     parser.run(line_list)
     if "#KSUMMA" in parser.counts:
@@ -211,12 +236,13 @@ def voucher_diagnostics(
     rows: RowFacts,
     totals: VoucherTotals,
     names: VoucherNames,
-    declared: set[str],
+    parser: Parser,
     lenient: bool,
 ) -> tuple[list[Diagnostic], list[Diagnostic]]:
     """The record path's voucher checks, vectorised: (errors, warnings).
 
-    ``names`` gives (series, number) of the vouchers at the given indexes.
+    ``names`` gives (series, number) of the vouchers at the given indexes;
+    ``parser`` has read the header and counted the voucher lines.
     """
     errors: list[Diagnostic] = []
     warnings: list[Diagnostic] = []
@@ -260,7 +286,14 @@ def voucher_diagnostics(
                 f"voucher {series or '-'} {number or '-'} does not balance: "
                 f"rows sum to {balance_text(total, k)}",
             )
+    declared = parser.declared
     if declared and len(rows.first_use[0]):  # only checked when the file has a chart
+        undeclared = tolerable
+        if not undeclared_account_is_tolerable(file_type(parser.sie_type, parser.counts)):
+
+            def undeclared(line: int, message: str) -> None:  # 4I: the chart is optional
+                warnings.append(Diagnostic(line, message, "warning"))
+
         chunk_keys, chunk_lines = rows.first_use
         keys, first_at = np.unique(chunk_keys, return_index=True)
         used = sorted(
@@ -269,5 +302,5 @@ def voucher_diagnostics(
         )
         for line, account in used:
             if account not in declared:
-                tolerable(line, f"account {account} is used but not declared by #KONTO")
+                undeclared(line, f"account {account} is used but not declared by #KONTO")
     return errors, warnings

@@ -24,7 +24,7 @@ from include.sie4.records import (
     SieDocument,
     VoucherRow,
 )
-from include.sie4.rules import BALANCE_LABELS, MANDATORY_LABELS
+from include.sie4.rules import BUDGET_LABELS, file_type, label_diagnostics, sie_type_of, variant_of
 from include.sie4.validation import ValueProblem, parse_date
 from include.sie4.voucher_records import ROW_LABELS, ROW_SETTERS, VoucherRecords, object_list
 
@@ -62,6 +62,7 @@ class Parser(HeaderRecords, VoucherRecords):
         """
         ksumma = self.ksumma
         counts = self.counts
+        first_lines = self.first_lines
         fast_row = voucher_records.FAST_ROW.fullmatch
         fast_ver = voucher_records.FAST_VER.fullmatch
         row_kinds = ROW_LABELS
@@ -111,8 +112,7 @@ class Parser(HeaderRecords, VoucherRecords):
                         continue
                     self._close_block(number)
                 else:
-                    shown = text if len(text) <= 40 else text[:37] + "..."
-                    self.tolerable(number, f"not a SIE record: {shown!r}")
+                    self._not_a_record(number, text)
                 open_ = self.open
                 if open_ is not None:
                     append_row = open_.rows.append
@@ -163,9 +163,11 @@ class Parser(HeaderRecords, VoucherRecords):
                     if label == "#TRANS":
                         if not trans_rows:
                             counts.setdefault(label, 0)
+                            first_lines.setdefault(label, number)
                         trans_rows += 1
                     else:
                         counts[label] = counts.get(label, 0) + 1
+                        first_lines.setdefault(label, number)
                         other_rows += 1
                     if crc_on:
                         crc_text.append(
@@ -200,6 +202,8 @@ class Parser(HeaderRecords, VoucherRecords):
                         series = q_series
                     if voucher_number is None:
                         voucher_number = q_number
+                    if "#VER" not in counts:
+                        first_lines["#VER"] = number
                     counts["#VER"] = counts.get("#VER", 0) + 1
                     self.known_records += 1
                     if crc_on:
@@ -263,8 +267,14 @@ class Parser(HeaderRecords, VoucherRecords):
             fields = split_line(text, problems)
         except LexError as exc:
             bad_label = text.split()[0]
+            self.first_lines.setdefault(bad_label, number)
             counts[bad_label] = counts.get(bad_label, 0) + 1
-            self.error(number, f"{bad_label}: {exc}")
+            if bad_label in BUDGET_LABELS:
+                self.warn(number, f"{bad_label}: {exc}; budget row left out")
+            elif bad_label in ROW_LABELS or bad_label in self.handlers:
+                self.error(number, f"{bad_label}: {exc}")
+            else:  # a record the reader ignores anyway (SIE 4B 7.1)
+                self.warn(number, f"{bad_label}: {exc}; unknown record ignored")
             return
         for problem in problems:
             self.warn(number, problem)
@@ -272,6 +282,8 @@ class Parser(HeaderRecords, VoucherRecords):
         if isinstance(first_field, tuple):  # pragma: no cover - text starts with '#'
             return
         label = first_field
+        if label not in counts:
+            self.first_lines[label] = number
         counts[label] = counts.get(label, 0) + 1
         values = fields[1:]
         if ksumma.closed and label != "#KSUMMA":
@@ -300,17 +312,32 @@ class Parser(HeaderRecords, VoucherRecords):
             try:
                 handler(number, values)
             except ValueProblem as exc:
-                self.error(number, f"{label}: {exc}")
+                if label in BUDGET_LABELS:  # budgets are not the books
+                    self.warn(number, f"{label}: {exc}; budget row left out")
+                else:
+                    self.error(number, f"{label}: {exc}")
         elif label in IGNORED_LABELS:
             self.known_records += 1
         else:
             self.warn(number, f"unknown record {label} ignored")
 
     # -- result --------------------------------------------------------------
+    def _not_a_record(self, number: int, text: str) -> None:
+        """A line that is not a record: before the first record (a comment some programs
+        write on line 1) it cannot hide one, so a warning; elsewhere it may be a broken row.
+        """
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        message = f"not a SIE record: {shown!r}"
+        first = self.first_record_at
+        if not self.counts and (first is None or number < first):
+            self.warn(number, message + " (before the first record)")
+        else:
+            self.tolerable(number, message)
+
     def build(self, encoding: str) -> SieDocument:
-        for label in MANDATORY_LABELS:
-            if label not in self.counts:
-                self.warn(1, f"file has no {label} record")
+        self.warnings.extend(
+            label_diagnostics(file_type(self.sie_type, self.counts), self.counts, self.first_lines)
+        )
         years = {y.index: y for y in self.fiscal_years}
         for index, year in years.items():
             later = years.get(index + 1)
@@ -320,11 +347,8 @@ class Parser(HeaderRecords, VoucherRecords):
                     f"fiscal year {index} ends {year.end} but year {index + 1} "
                     f"starts {later.start}: not consecutive",
                 )
-        has_balances = any(label in self.counts for label in BALANCE_LABELS)
-        sie_type = self.sie_type
-        if sie_type is None:
-            sie_type = 4 if self.vouchers or "#VER" in self.counts else 1
-        variant = ("E" if has_balances else "I") if sie_type == 4 else None
+        sie_type = sie_type_of(self.sie_type, self.counts)
+        variant = variant_of(sie_type, self.counts)
         accounts = []
         for parts in self.accounts.values():
             if parts.name is None:

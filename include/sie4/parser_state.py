@@ -89,6 +89,10 @@ class ParserState:
         self.errors: list[Diagnostic] = []
         self.warnings: list[Diagnostic] = []
         self.counts: dict[str, int] = {}
+        # Label -> line of its first record; and where the fast paths saw their first
+        # record (they give the parser the header lines only).
+        self.first_lines: dict[str, int] = {}
+        self.first_record_at: int | None = None
         self.known_records = 0
         self.ksumma = KsummaAccumulator()
         # Header values.

@@ -43,6 +43,7 @@ from include.sie4.fastpath import (
     Fallback,
     RowFacts,
     balance_text,
+    count_voucher_lines,
     parse_header,
     voucher_diagnostics,
     voucher_totals,
@@ -58,7 +59,6 @@ _PAD = 128  # zero bytes after a chunk: windows read past a line's end stay in b
 
 # Line classes.
 BLANK, HEADER, VER, OPEN, ROW, CLOSE = range(6)
-KIND_LABELS = ("#TRANS", "#RTRANS", "#BTRANS")
 
 
 def _table(*values: int) -> np.ndarray:
@@ -164,7 +164,7 @@ class _Chunk:
     ver_line: np.ndarray  # int32
     ver_offset: np.ndarray  # int64 file offset of the #VER line (to read its names again)
     row_line: np.ndarray  # int32
-    row_kind: np.ndarray  # int8 index into KIND_LABELS
+    row_kind: np.ndarray  # int8: 0 TRANS, 1 RTRANS, 2 BTRANS
     row_ore: np.ndarray  # int64 amount in öre
     row_decimals: np.ndarray  # int8 decimals as written
     row_account_key: np.ndarray  # int32 account number * 8 + digit count
@@ -694,28 +694,23 @@ def figures(path: Path, *, lenient: bool) -> SummaryFigures:
         if not _structure_ok(classes):
             raise Fallback
         del classes
-        header = [(number, text.decode(encoding)) for c in chunks for number, text in c.header]
-        parser = parse_header(header, encoding, lenient=lenient)
-        del header
 
         def cat(name: str) -> np.ndarray:
             return np.concatenate([getattr(c, name) for c in chunks])
 
         ver_line, ver_offset = cat("ver_line"), cat("ver_offset")
         row_line, kind = cat("row_line"), cat("row_kind")
+        header = [(number, text.decode(encoding)) for c in chunks for number, text in c.header]
+        first_voucher = int(ver_line[0]) if len(ver_line) else None
+        parser = parse_header(header, encoding, lenient=lenient, first_voucher=first_voucher)
+        del header
         voucher = (np.searchsorted(ver_line, row_line) - 1).astype(np.int32)
         # An RTRANS directly followed by a TRANS of its voucher is left out (its twin counts).
         paired = np.zeros(len(row_line), dtype=np.bool_)
         if len(row_line) > 1:
             paired[:-1] = (kind[:-1] == 1) & (kind[1:] == 0) & (voucher[:-1] == voucher[1:])
         in_balance = (kind != 2) & ~paired
-        if len(ver_line):
-            counts = parser.counts
-            counts["#VER"] = counts.get("#VER", 0) + len(ver_line)
-            for code, count in enumerate(np.bincount(kind, minlength=3).tolist()):
-                if count:
-                    counts[KIND_LABELS[code]] = counts.get(KIND_LABELS[code], 0) + count
-            parser.known_records += len(ver_line) + len(row_line)
+        count_voucher_lines(parser, ver_line, row_line, kind)
         if not parser.known_records:
             raise Fallback  # the reader says: not a SIE file
         facts = RowFacts(
@@ -736,7 +731,7 @@ def figures(path: Path, *, lenient: bool) -> SummaryFigures:
             return [names[i] for i in indexes]
 
         errors, warnings = voucher_diagnostics(
-            ver_line, facts, totals, voucher_names, parser.declared, lenient
+            ver_line, facts, totals, voucher_names, parser, lenient
         )
         if any(d.line == 1 for d in errors + warnings):
             raise Fallback  # would tie with whole-file findings on line 1

@@ -25,6 +25,7 @@ from include.sie4.parser_state import (
     object_pairs,
 )
 from include.sie4.records import ObjectList, RowKind, Voucher, VoucherRow
+from include.sie4.rules import file_type, undeclared_account_is_tolerable
 from include.sie4.validation import (
     ValueProblem,
     check_account,
@@ -268,6 +269,12 @@ class VoucherRecords(ParserState):
     def _check_declared_accounts(self) -> None:
         if not self.declared:
             return  # no chart of accounts in the file (4I): nothing to check against
+        # In 4I the chart is optional (SIE 4B section 6): an undeclared account is a warning.
+        tolerable = undeclared_account_is_tolerable(file_type(self.sie_type, self.counts))
         for account, line in self.first_use.items():
             if account not in self.declared:
-                self.tolerable(line, f"account {account} is used but not declared by #KONTO")
+                message = f"account {account} is used but not declared by #KONTO"
+                if tolerable:
+                    self.tolerable(line, message)
+                else:
+                    self.warn(line, message)
