@@ -53,7 +53,7 @@ from include.sie4.records import Diagnostic, SieDocument
 
 __all__ = ["SummaryFigures", "summarise", "summary_json"]
 
-CHUNK = 4 << 20  # bytes per chunk (whole lines): bounds the temporaries
+CHUNK = 1 << 20  # bytes per chunk (whole lines): bounds the temporaries
 _THREADS = 2  # chunks scanned at once (the machine has 2 cores)
 _PAD = 128  # zero bytes after a chunk: windows read past a line's end stay in bounds
 
@@ -92,7 +92,6 @@ _BTRANS_WORD = _label_word(b"#BTRANS")
 _ONES = 0x0101010101010101
 _HIGH = _U(0x8080808080808080)
 _ZEROS = _U(0x30 * _ONES)  # '0' in every byte
-_BYTE_OF_BIT = _U(0x0706050403020100)
 # Keep the first k bytes of a word: _FIRST_BYTES[k].
 _FIRST_BYTES = np.array([(1 << (8 * k)) - 1 for k in range(9)], dtype=np.uint64)
 
@@ -118,10 +117,8 @@ def _non_digits(w: np.ndarray) -> np.ndarray:
 
 
 def _first(flags: np.ndarray) -> np.ndarray:
-    """Index of the first flagged byte; 8 when none is."""
-    lowest = flags & (~flags + _U(1))
-    index = _U(7) - (((lowest >> _U(7)) * _BYTE_OF_BIT) >> _U(56))
-    return np.where(flags == 0, 8, index.astype(np.int64))
+    """Index of the first flagged byte; 8 when none is (the trailing zero bits, by 8)."""
+    return np.bitwise_count(~flags & (flags - _U(1))) >> np.uint8(3)
 
 
 def _digits(w: np.ndarray) -> np.ndarray:
@@ -425,21 +422,37 @@ class _Scan:
         if len(long_ones):
             short = length <= 32
             at, length = at[short], length[short]
-        width = 2 if length.max(initial=0) <= 16 else 4
-        words = np.empty((len(at), width), dtype=np.uint64)
-        for j in range(width):
-            words[:, j] = self.words[at + 8 * j] & _FIRST_BYTES[np.clip(length - 8 * j, 0, 8)]
-        hashes = words @ _HASH_FACTORS[:width]
-        distinct, first = np.unique(hashes, return_index=True)
-        for row in first.tolist():
+        if not len(at):
+            return
+        width = 2 if length.max() <= 16 else 4
+        words = [
+            self.words[at + 8 * j] & _FIRST_BYTES[np.clip(length - 8 * j, 0, 8)]
+            for j in range(width)
+        ]
+        hashes = words[0] * _HASH_FACTORS[0]
+        for j in range(1, width):
+            hashes += words[j] * _HASH_FACTORS[j]
+        # Rows whose list has the first row's bytes need no more (often most of a chunk);
+        # the others go by their distinct hashes, each checked once.
+        rest = np.flatnonzero(hashes != hashes[0])
+        firsts = [0]
+        if len(rest):
+            _, first = np.unique(hashes[rest], return_index=True)
+            firsts += rest[first].tolist()
+        for row in firsts:
             text = self.buf[at[row] : at[row] + length[row]].tobytes()
             if text not in known.checked:
                 if b"\\" in text or not _plain_object_list(text):
                     raise Fallback
                 known.checked.add(text)
-        slot = np.searchsorted(distinct, hashes)
-        if not (words[first][slot] == words).all():
-            raise Fallback  # two lists with one hash: never mind, the record path
+        representative = np.zeros(len(at), dtype=np.intp)
+        if len(rest):
+            order = np.array(firsts[1:], dtype=np.intp)
+            slot = np.searchsorted(hashes[order], hashes[rest], sorter=np.argsort(hashes[order]))
+            representative[rest] = order[np.argsort(hashes[order])][slot]
+        for j in range(width):
+            if not (words[j][representative] == words[j]).all():
+                raise Fallback  # two lists with one hash: never mind, the record path
 
 
 def _plain_object_list(text: bytes) -> bool:
