@@ -44,6 +44,7 @@ from include.sie4.fastpath import (
     Fallback,
     RowFacts,
     count_voucher_lines,
+    line_chunks,
     parse_header,
     sniff_encoding,
     voucher_diagnostics,
@@ -202,28 +203,14 @@ def _fast(read: Read, size: int, name: str, lenient: bool) -> SieColumns:
     with ThreadPoolExecutor(max_workers=_THREADS) as pool:
         pending: deque[tuple[Future[scan.Chunk], bool]] = deque()
         try:
-            at, line = start, 1
-            while True:
-                block = read(at, _CHUNK)
-                while at + len(block) < size and b"\n" not in block:
-                    more = read(at + len(block), _CHUNK)  # a line longer than a chunk
-                    if not more:
-                        raise Fallback  # the file shrank while being read
-                    block += more
-                if not block and at < size:
-                    raise Fallback
-                final = at + len(block) >= size
-                if not final:
-                    block = block[: block.rfind(b"\n") + 1]
+            line = 1
+            for _, block, final in line_chunks(read, start, size, _CHUNK):
                 future = pool.submit(scan.scan_chunk, block, line, encoding == "cp437")
                 pending.append((future, final))
-                at += len(block)
                 line += block.count(b"\n")
                 if len(pending) > _THREADS:
                     done, was_final = pending.popleft()
                     collect(done.result(), was_final)
-                if final:
-                    break
             while pending:
                 done, was_final = pending.popleft()
                 collect(done.result(), was_final)

@@ -10,7 +10,7 @@ so that ``inspect`` starts fast.
 from __future__ import annotations
 
 import codecs
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
@@ -28,9 +28,12 @@ __all__ = [
     "RowChunk",
     "RowFacts",
     "balance_text",
+    "count_voucher_lines",
+    "line_chunks",
     "parse_header",
     "sniff_encoding",
     "voucher_diagnostics",
+    "voucher_totals",
 ]
 
 
@@ -85,6 +88,31 @@ class EncodingSniffer:
         if self.utf8_ok:
             return "utf-8"
         return "latin-1" if self.latin > self.cp437 else "cp437"
+
+
+def line_chunks(read: Read, start: int, size: int, block: int) -> Iterator[tuple[int, bytes, bool]]:
+    """The file from ``start`` on in chunks of whole lines: (offset, bytes, last one).
+
+    A chunk is about ``block`` bytes (more for a line longer than that). Raises
+    Fallback for a file that shrinks while read.
+    """
+    at = start
+    while True:
+        data = read(at, block)
+        while at + len(data) < size and b"\n" not in data:
+            more = read(at + len(data), block)  # a line longer than a chunk
+            if not more:
+                raise Fallback  # the file shrank while being read
+            data += more
+        if not data and at < size:
+            raise Fallback
+        final = at + len(data) >= size
+        if not final:
+            data = data[: data.rfind(b"\n") + 1]
+        yield at, data, final
+        if final:
+            return
+        at += len(data)
 
 
 def sniff_encoding(read: Read, start: int, size: int, block: int) -> str:

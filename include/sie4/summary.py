@@ -27,6 +27,7 @@ person waits for.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -44,6 +45,7 @@ from include.sie4.fastpath import (
     RowFacts,
     balance_text,
     count_voucher_lines,
+    line_chunks,
     parse_header,
     voucher_diagnostics,
     voucher_totals,
@@ -652,27 +654,14 @@ def _read_chunks(fd: int, start: int, size: int) -> tuple[list[_Chunk], str]:
     pending: deque[Future[tuple[_Chunk, int]]] = deque()
     with ThreadPoolExecutor(max_workers=_THREADS) as pool:
         try:
-            at, line = start, 1
-            while True:
-                raw = os.pread(fd, CHUNK, at)
-                while at + len(raw) < size and b"\n" not in raw:
-                    more = os.pread(fd, CHUNK, at + len(raw))  # a line longer than a chunk
-                    if not more:
-                        raise Fallback  # the file shrank while being read
-                    raw += more
-                if not raw and at < size:
-                    raise Fallback
-                final = at + len(raw) >= size
-                if not final:
-                    raw = raw[: raw.rfind(b"\n") + 1]
+            line = 1
+            read = functools.partial(_pread, fd)
+            for at, raw, final in line_chunks(read, start, size, CHUNK):
                 sniffer.feed(raw, final=final)
                 # Line numbers: the chunk's first line is known once the one before is done.
                 pending.append(pool.submit(_scan_chunk, raw, 1, at, final, dates))
-                at += len(raw)
                 if len(pending) > _THREADS:
                     line = _collect(pending.popleft(), line, chunks)
-                if final:
-                    break
             while pending:
                 line = _collect(pending.popleft(), line, chunks)
         finally:
@@ -680,6 +669,10 @@ def _read_chunks(fd: int, start: int, size: int) -> tuple[list[_Chunk], str]:
                 future.cancel()
     dates.check()
     return chunks, sniffer.encoding()
+
+
+def _pread(fd: int, at: int, count: int) -> bytes:
+    return os.pread(fd, count, at)
 
 
 def _collect(future: Future[tuple[_Chunk, int]], line: int, chunks: list[_Chunk]) -> int:

@@ -27,10 +27,11 @@ below) - anything that would make the figures wrong or ambiguous:
 WARNING - departs from the text without changing the figures: the encoding
 not matching ``#FORMAT PC8``, what SIE 4B section 6 says about the file's type
 (mandatory records missing, records the type does not allow: ``rules``), an
-empty ``#FNAMN``, a bad budget row (left out), unknown labels, extra trailing fields, a ``#ADRESS`` without its four fields,
-an empty ``#SRU`` code, an unreadable ``#TAXAR``, control characters, a
-``#VER`` with an empty ``{}`` block (nothing to load, nothing wrong), a missing
-object list on a row, an ``#RTRANS`` whose twin differs in account or amount.
+empty ``#FNAMN``, a bad budget row (left out), unknown labels, extra trailing
+fields, a ``#ADRESS`` without its four fields, an empty ``#SRU`` code, an
+unreadable ``#TAXAR``, control characters, a ``#VER`` with an empty ``{}``
+block (nothing to load, nothing wrong), a missing object list on a row, an
+``#RTRANS`` whose twin differs in account or amount.
 
 Every diagnostic carries the 1-based line number it was found on; a whole-file
 finding (a missing record) is reported on line 1.
