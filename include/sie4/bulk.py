@@ -19,13 +19,11 @@ gives the exact diagnostics.
 
 from __future__ import annotations
 
-import codecs
 import os
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +31,6 @@ import pyarrow as pa
 
 from include.sie4 import _bulk_scan as scan
 from include.sie4 import reader as _reader
-from include.sie4._bulk_scan import Fallback as _Fallback
 from include.sie4.columns import (
     AMOUNT_TYPE,
     QUANTITY_TYPE,
@@ -41,8 +38,19 @@ from include.sie4.columns import (
     ROW_SCHEMA,
     VOUCHER_SCHEMA,
 )
+from include.sie4.decoding import BOM
 from include.sie4.errors import SieError
-from include.sie4.records import Diagnostic, SieDocument
+from include.sie4.fastpath import (
+    Fallback,
+    RowFacts,
+    count_voucher_lines,
+    line_chunks,
+    parse_header,
+    sniff_encoding,
+    voucher_diagnostics,
+    voucher_totals,
+)
+from include.sie4.records import SieDocument
 
 __all__ = ["SieColumns", "document_to_columns", "read_columns", "warm_up"]
 
@@ -117,11 +125,8 @@ def warm_up() -> None:
     scan.warm_up()
 
 
-_BOM = b"\xef\xbb\xbf"
 _CHUNK = 1 << 20  # bytes per chunk: bounds the temporaries (a few times a chunk each)
 _THREADS = 2  # chunks scanned at once (the machine has 2 cores)
-_ASCII = bytes(range(0x80))
-_WHITESPACE = b" \t\r\n\x0b\x0c"
 
 Read = Callable[[int, int], bytes]
 
@@ -135,7 +140,7 @@ def read_columns(source: str | Path | bytes, *, lenient: bool = False) -> SieCol
         data = source
         try:
             return _fast(lambda at, size: data[at : at + size], len(data), "<bytes>", lenient)
-        except _Fallback:
+        except Fallback:
             return _record_path(data, "<bytes>", lenient)
     name = str(source)
     try:
@@ -147,7 +152,7 @@ def read_columns(source: str | Path | bytes, *, lenient: bool = False) -> SieCol
         fd = handle.fileno()
         size = os.fstat(fd).st_size
         return _fast(lambda at, count: os.pread(fd, count, at), size, name, lenient)
-    except _Fallback:
+    except Fallback:
         pass
     finally:
         handle.close()
@@ -156,50 +161,6 @@ def read_columns(source: str | Path | bytes, *, lenient: bool = False) -> SieCol
     except OSError:
         return document_to_columns(_reader.read_sie(source, lenient=lenient))
     return _record_path(data, name, lenient)
-
-
-def _encoding_of(read: Read, start: int, size: int) -> str:
-    """The reader's choice (decode_sie_bytes), reading the file in blocks.
-
-    Also raises Fallback for what the reader reports as unreadable (empty, NUL bytes).
-    """
-    ascii_only = True
-    utf8 = codecs.getincrementaldecoder("utf-8")()
-    utf8_ok = True
-    latin = cp437 = 0
-    content = False
-    at = start
-    while at < size:
-        block = read(at, _CHUNK)  # not bigger: see _CHUNK
-        if not block:
-            raise _Fallback  # the file shrank
-        at += len(block)
-        if b"\x00" in block:
-            raise _Fallback
-        content = content or bool(block.strip(_WHITESPACE))
-        if block.isascii():
-            continue
-        ascii_only = False
-        if utf8_ok:
-            try:
-                utf8.decode(block, final=at >= size)
-            except UnicodeDecodeError:
-                utf8_ok = False
-        high = block.translate(None, _ASCII)
-        latin += sum(high.count(b) for b in _reader._LATIN1_SWEDISH)
-        cp437 += sum(high.count(b) for b in _reader._CP437_SWEDISH)
-    if not content:
-        raise _Fallback
-    if ascii_only:
-        return "cp437"
-    if utf8_ok:
-        try:  # a sequence cut off before trailing ASCII-only blocks is not UTF-8 either
-            utf8.decode(b"", final=True)
-        except UnicodeDecodeError:
-            utf8_ok = False
-    if utf8_ok:
-        return "utf-8"
-    return "latin-1" if latin > cp437 else "cp437"
 
 
 @dataclass(slots=True)
@@ -223,10 +184,10 @@ class _Parts:
 
 
 def _fast(read: Read, size: int, name: str, lenient: bool) -> SieColumns:
-    start = 3 if read(0, 3) == _BOM else 0
-    encoding = _encoding_of(read, start, size)
+    start = 3 if read(0, 3) == BOM else 0
+    encoding = sniff_encoding(read, start, size, _CHUNK)  # blocks not bigger: see _CHUNK
     if encoding == "latin-1":
-        raise _Fallback  # rare; the reader's cp1252/latin-1 choice needs the whole text
+        raise Fallback  # rare; the reader's cp1252/latin-1 choice needs the whole text
     parts = _Parts()
 
     def collect(chunk: scan.Chunk, final: bool) -> None:
@@ -242,28 +203,14 @@ def _fast(read: Read, size: int, name: str, lenient: bool) -> SieColumns:
     with ThreadPoolExecutor(max_workers=_THREADS) as pool:
         pending: deque[tuple[Future[scan.Chunk], bool]] = deque()
         try:
-            at, line = start, 1
-            while True:
-                block = read(at, _CHUNK)
-                while at + len(block) < size and b"\n" not in block:
-                    more = read(at + len(block), _CHUNK)  # a line longer than a chunk
-                    if not more:
-                        raise _Fallback  # the file shrank while being read
-                    block += more
-                if not block and at < size:
-                    raise _Fallback
-                final = at + len(block) >= size
-                if not final:
-                    block = block[: block.rfind(b"\n") + 1]
+            line = 1
+            for _, block, final in line_chunks(read, start, size, _CHUNK):
                 future = pool.submit(scan.scan_chunk, block, line, encoding == "cp437")
                 pending.append((future, final))
-                at += len(block)
                 line += block.count(b"\n")
                 if len(pending) > _THREADS:
                     done, was_final = pending.popleft()
                     collect(done.result(), was_final)
-                if final:
-                    break
             while pending:
                 done, was_final = pending.popleft()
                 collect(done.result(), was_final)
@@ -275,39 +222,20 @@ def _fast(read: Read, size: int, name: str, lenient: bool) -> SieColumns:
     _check_structure(classes)
     del classes
 
+    ver_line = parts.cat("ver_line")
     # Header: the reader's own parser over the header lines, at their line numbers.
-    line_list = [""] * (parts.header[-1][0] if parts.header else 0)
-    for number, text in parts.header:
-        line_list[number - 1] = text
-    decode_warnings: list[Diagnostic] = []
-    if encoding == "utf-8":
-        # The encoding warning names the #FORMAT line: line numbers are kept, and the
-        # trailing letter keeps the reader's choice UTF-8 when the header is ASCII.
-        probe = ("\n".join(line_list) + "\n\u00e5").encode("utf-8")
-        _, _, decode_warnings = _reader.decode_sie_bytes(probe)
-    parser = _reader._Parser(lenient=lenient, verify_checksum=False)
-    parser.warnings.extend(decode_warnings)
-    parser.run(line_list)
-    if "#KSUMMA" in parser.counts:
-        raise _Fallback  # the checksum covers the voucher lines as the reader reads them
-    del line_list
+    first_voucher = int(ver_line[0]) if len(ver_line) else None
+    parser = parse_header(parts.header, encoding, lenient=lenient, first_voucher=first_voucher)
 
     row_offsets = np.cumsum([0] + [len(c.row_line) for c in parts.chunks])[:-1]
-    ver_line = parts.cat("ver_line")
     row_line = parts.cat("row_line")
     kind = parts.cat("row_kind")
     # The voucher of each row, and which rows count: not BTRANS, and not an RTRANS
     # directly followed by TRANS in the same voucher (the twin counts, it does not).
     voucher_index, paired, in_balance = scan.row_vouchers(ver_line, row_line, kind)
-    if len(ver_line):
-        parser.counts["#VER"] = parser.counts.get("#VER", 0) + len(ver_line)
-        for code, count in enumerate(np.bincount(kind, minlength=3).tolist()):
-            if count:
-                label = "#" + scan.KIND_NAMES[code]
-                parser.counts[label] = parser.counts.get(label, 0) + count
-        parser.known_records += len(ver_line) + len(row_line)
+    count_voucher_lines(parser, ver_line, row_line, kind)
     if not parser.known_records:
-        raise _Fallback
+        raise Fallback
     vouchers = pa.Table.from_arrays(
         [
             scan.numbers(np.arange(len(ver_line), dtype=np.int32)),
@@ -321,22 +249,24 @@ def _fast(read: Read, size: int, name: str, lenient: bool) -> SieColumns:
         ],
         schema=VOUCHER_SCHEMA,
     )
-    errors, warnings = _voucher_diagnostics(
-        vouchers,
+    facts = RowFacts(
+        line=row_line,
+        voucher_index=voucher_index,
+        paired=paired,
+        in_balance=in_balance,
+        chunks=parts.chunks,
+        first_use=(parts.cat("first_use_key"), parts.cat("first_use_line")),
+    )
+    errors, warnings = voucher_diagnostics(
         ver_line,
-        _RowFacts(
-            line=row_line,
-            voucher_index=voucher_index,
-            paired=paired,
-            in_balance=in_balance,
-            chunks=parts.chunks,
-            first_use=(parts.cat("first_use_key"), parts.cat("first_use_line")),
-        ),
-        parser.declared,
+        facts,
+        voucher_totals(facts, len(ver_line)),
+        lambda indexes: _voucher_names(vouchers, indexes),
+        parser,
         lenient,
     )
     if any(d.line == 1 for d in errors + warnings):
-        raise _Fallback  # would tie with whole-file findings on line 1
+        raise Fallback  # would tie with whole-file findings on line 1
     parser.errors.extend(errors)
     parser.warnings.extend(warnings)
     document = parser.build(encoding)
@@ -382,119 +312,10 @@ def _fast(read: Read, size: int, name: str, lenient: bool) -> SieColumns:
 def _check_structure(cls: np.ndarray) -> None:
     """Every #VER is followed by '{', rows and '}'; no '{', '}' or row outside those."""
     if not scan.structure_ok(cls):
-        raise _Fallback
+        raise Fallback
 
 
-@dataclass(frozen=True, slots=True)
-class _RowFacts:
-    """What the voucher checks need of the rows; amounts and accounts stay in the chunks."""
-
-    line: np.ndarray
-    voucher_index: np.ndarray
-    paired: np.ndarray
-    in_balance: np.ndarray
-    chunks: list[scan.Chunk]
-    first_use: tuple[np.ndarray, np.ndarray]  # each chunk's first row per account: (key, line)
-
-    def spans(self) -> list[tuple[int, scan.Chunk]]:
-        """(first row index, chunk) of the chunks that hold rows."""
-        at, out = 0, []
-        for chunk in self.chunks:
-            if len(chunk.row_ore):
-                out.append((at, chunk))
-            at += len(chunk.row_ore)
-        return out
-
-    def gather(self, name: str, rows: np.ndarray) -> np.ndarray:
-        """Field ``name`` of the given (sorted) rows, from their chunks."""
-        spans = self.spans()
-        starts = np.array([at for at, _ in spans], dtype=np.int64)
-        owner = np.searchsorted(starts, rows, side="right") - 1
-        out = np.zeros(len(rows), dtype=np.int64)
-        for k in np.unique(owner).tolist():
-            mine = owner == k
-            at, chunk = spans[k]
-            out[mine] = getattr(chunk, name)[rows[mine] - at]
-        return out
-
-
-def _voucher_diagnostics(
-    vouchers: pa.Table, ver_line: np.ndarray, rows: _RowFacts, declared: set[str], lenient: bool
-) -> tuple[list[Diagnostic], list[Diagnostic]]:
-    """The record path's voucher checks, vectorised: (errors, warnings)."""
-    errors: list[Diagnostic] = []
-    warnings: list[Diagnostic] = []
-
-    def tolerable(line: int, message: str) -> None:
-        if lenient:
-            warnings.append(Diagnostic(line, message, "warning"))
-        else:
-            errors.append(Diagnostic(line, message, "error"))
-
-    row_count = np.bincount(rows.voucher_index, minlength=len(ver_line))
-    for line in ver_line[row_count == 0].tolist():
-        warnings.append(Diagnostic(line, "voucher has an empty { } block: no rows", "warning"))
-    twin = np.flatnonzero(rows.paired)
-    differs = twin[
-        (rows.gather("row_account_key", twin) != rows.gather("row_account_key", twin + 1))
-        | (rows.gather("row_ore", twin) != rows.gather("row_ore", twin + 1))
-    ]
-    for rline, tline in zip(
-        rows.line[differs].tolist(), rows.line[differs + 1].tolist(), strict=True
-    ):
-        warnings.append(
-            Diagnostic(
-                tline,
-                f"#TRANS after #RTRANS (line {rline}) differs in account or amount; "
-                "paired by position",
-                "warning",
-            )
-        )
-    spans = rows.spans()
-    if spans:
-        biggest = max(int(np.abs(chunk.row_ore).max()) for _, chunk in spans)
-        if biggest * int(row_count.max()) >= 2**62:
-            raise _Fallback  # the int64 sums could overflow
-        # Per voucher: the sum of its counted rows and the most decimals they show,
-        # chunk by chunk (a voucher may span two chunks).
-        totals = np.zeros(len(ver_line), dtype=np.int64)
-        places = np.zeros(len(ver_line), dtype=np.int8)
-        for at, chunk in spans:
-            end = at + len(chunk.row_ore)
-            counts = rows.in_balance[at:end]
-            voucher = rows.voucher_index[at:end]
-            first = np.flatnonzero(np.diff(voucher, prepend=-1))
-            sums = np.add.reduceat(np.where(counts, chunk.row_ore, 0), first)
-            np.add.at(totals, voucher[first], sums)
-            most = np.maximum.reduceat(np.where(counts, chunk.row_decimals, 0), first)
-            np.maximum.at(places, voucher[first], most)
-        bad = np.flatnonzero(totals != 0)
-        if len(bad):
-            # Element access, not take(): the compute kernels cost ~50 MB when first loaded.
-            series_column, number_column = vouchers.column("series"), vouchers.column("number")
-            for series, number, line, total, k in zip(
-                [series_column[i].as_py() for i in bad.tolist()],
-                [number_column[i].as_py() for i in bad.tolist()],
-                ver_line[bad].tolist(),
-                totals[bad].tolist(),
-                places[bad].tolist(),
-                strict=True,
-            ):
-                # The Decimal sum as the record path prints it: as many places as written.
-                shown = Decimal(total // 10 ** (2 - k)).scaleb(-k)
-                tolerable(
-                    line,
-                    f"voucher {series or '-'} {number or '-'} does not balance: "
-                    f"rows sum to {shown}",
-                )
-    if declared and len(rows.first_use[0]):  # only checked when the file has a chart
-        chunk_keys, chunk_lines = rows.first_use
-        keys, first_at = np.unique(chunk_keys, return_index=True)
-        used = sorted(
-            (line, str(key // 8).zfill(key % 8))
-            for key, line in zip(keys.tolist(), chunk_lines[first_at].tolist(), strict=True)
-        )
-        for line, account in used:
-            if account not in declared:
-                tolerable(line, f"account {account} is used but not declared by #KONTO")
-    return errors, warnings
+def _voucher_names(vouchers: pa.Table, indexes: list[int]) -> list[tuple[str, str]]:
+    # Element access, not take(): the compute kernels cost ~50 MB when first loaded.
+    series, number = vouchers.column("series"), vouchers.column("number")
+    return [(series[i].as_py(), number[i].as_py()) for i in indexes]

@@ -18,17 +18,20 @@ below) - anything that would make the figures wrong or ambiguous:
 * a voucher whose counted rows do not sum to zero (lenient: warning);
 * an account used on a voucher row that the file's chart of accounts does not
   declare with ``#KONTO`` (lenient: warning). Only checked when the file has
-  a chart at all: 4I import files often carry none;
-* a line that is not a record (lenient: warning);
+  a chart at all, and in a 4I import file (where the chart is optional) only a
+  warning;
+* a line that is not a record among the records (lenient: warning); before the
+  first record (a comment on line 1) it is a warning;
 * ``#KSUMMA`` mismatch or an opened ``#KSUMMA`` never closed (truncated file).
 
 WARNING - departs from the text without changing the figures: the encoding
-not matching ``#FORMAT PC8``, missing or empty identification records
-(``#FLAGGA``, ``#PROGRAM``, ``#FORMAT``, ``#GEN``, ``#SIETYP``, ``#FNAMN``),
-unknown labels, extra trailing fields, a ``#ADRESS`` without its four fields,
-an empty ``#SRU`` code, an unreadable ``#TAXAR``, control characters, a
-``#VER`` with an empty ``{}`` block (nothing to load, nothing wrong), a missing
-object list on a row, an ``#RTRANS`` whose twin differs in account or amount.
+not matching ``#FORMAT PC8``, what SIE 4B section 6 says about the file's type
+(mandatory records missing, records the type does not allow: ``rules``), an
+empty ``#FNAMN``, a bad budget row (left out), unknown labels, extra trailing
+fields, a ``#ADRESS`` without its four fields, an empty ``#SRU`` code, an
+unreadable ``#TAXAR``, control characters, a ``#VER`` with an empty ``{}``
+block (nothing to load, nothing wrong), a missing object list on a row, an
+``#RTRANS`` whose twin differs in account or amount.
 
 Every diagnostic carries the 1-based line number it was found on; a whole-file
 finding (a missing record) is reported on line 1.

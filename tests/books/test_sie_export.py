@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -106,3 +108,25 @@ def test_swedish_letters_survive_cp437(default_books: CompanyBooks) -> None:
     data = write_sie(default_books.to_sie())
     assert "Årets resultat".encode("cp437") in data
     assert Decimal(0) not in default_books.years[0].closing_balances.values()
+
+
+def _imported_modules(path: Path) -> set[str]:
+    """Every module a file imports, at module level or inside functions."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+            found.update(f"{node.module}.{a.name}" for a in node.names)
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+    return found
+
+
+def test_models_and_sie_export_import_one_way_only() -> None:
+    books_dir = Path(__file__).resolve().parents[2] / "include" / "books"
+    assert "include.books.models" not in _imported_modules(books_dir / "sie_export.py")
+    assert "include.books.sie_export" in _imported_modules(books_dir / "models.py")
+    # ...and at module level: no import hidden in a function body to dodge a circle.
+    tree = ast.parse((books_dir / "models.py").read_text(encoding="utf-8"))
+    for function in (n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)):
+        assert not any(isinstance(n, ast.Import | ast.ImportFrom) for n in ast.walk(function))

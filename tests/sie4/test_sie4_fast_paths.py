@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from include.sie4 import lexer, reader
+from include.sie4 import lexer, voucher_records
 from include.sie4.lexer import LexError, encode_cp437, split_line
 from include.sie4.reader import ParseResult, parse
 from include.sie4.records import KsummaStatus, RowKind, SieDocument, Voucher, VoucherRow
@@ -31,8 +31,8 @@ _NEVER = re.compile(r"(?!)")
 @contextmanager
 def _general_path_only() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as m:
-        m.setattr(reader, "_FAST_ROW", _NEVER)
-        m.setattr(reader, "_FAST_VER", _NEVER)
+        m.setattr(voucher_records, "FAST_ROW", _NEVER)
+        m.setattr(voucher_records, "FAST_VER", _NEVER)
         m.setattr(lexer, "_PLAIN_LINE", _NEVER)
         yield
 

@@ -112,11 +112,19 @@ def test_rtrans_twin_is_paired_by_position_even_if_dates_differ() -> None:
     assert [r.in_balance for r in rows] == [False, True, True]
 
 
-def test_undeclared_account_only_checked_when_the_file_has_a_chart() -> None:
+def test_undeclared_account_by_file_type() -> None:
     body = "#VER A 1 20240105\n{\n#TRANS 1930 {} 5\n#TRANS 3010 {} -5\n}\n"
-    assert read_sie(sie(HEADER + body)).vouchers  # no #KONTO at all: 4I style
-    with pytest.raises(SieError, match="account 3010 is used but not declared"):
-        read_sie(sie(HEADER + '#KONTO 1930 "Bank"\n' + body))
+    assert read_sie(sie(HEADER + body)).vouchers  # no #KONTO at all: nothing to check
+    chart = '#KONTO 1930 "Bank"\n'
+    # 4E (it has balances): the chart is mandatory, an account outside it is tolerable.
+    with pytest.raises(SieError, match="line 13: account 3010 is used but not declared"):
+        read_sie(sie(HEADER + chart + "#UB 0 1930 5\n" + body))
+    # 4I: the chart is optional (SIE 4B section 6), so a warning in strict mode too.
+    doc = read_sie(sie(HEADER + chart + body))
+    assert doc.variant == "I"
+    assert [(w.line, w.message) for w in doc.warnings] == [
+        (12, "account 3010 is used but not declared by #KONTO")
+    ]
 
 
 def test_unknown_labels_and_extra_fields_are_warnings() -> None:
@@ -127,11 +135,12 @@ def test_unknown_labels_and_extra_fields_are_warnings() -> None:
     assert "#ADRESS has 3 fields" in messages[10]
 
 
-def test_missing_identification_records_are_warnings_on_line_1() -> None:
+def test_missing_mandatory_records_are_warnings_on_line_1() -> None:
     doc = read_sie(b'#KONTO 1930 "Bank"\n')
-    assert doc.sie_type == 1 and doc.variant is None
-    missing = [w for w in doc.warnings if w.line == 1]
-    assert len(missing) == 6
+    assert doc.sie_type == 1 and doc.variant is None  # no #SIETYP: type 1 (SIE 4B)
+    missing = sorted(w.message.split()[3] for w in doc.warnings if w.line == 1)
+    # Type 1's mandatory labels; #SIETYP is optional there, the balances may be left out.
+    assert missing == ["#FLAGGA", "#FNAMN", "#FORMAT", "#GEN", "#PROGRAM", "#RAR", "#SRU"]
 
 
 def test_ver_without_opening_brace_reads_its_rows() -> None:
