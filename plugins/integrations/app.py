@@ -84,11 +84,6 @@ class Where:
     origin: str  # scheme://host[:port] the person sees
     secure: bool
 
-    @property
-    def ui_page(self) -> str:
-        """The view inside the Airflow UI (its navigation entry)."""
-        return f"{self.ui_root}plugin/integrations"
-
     def public(self, path: str) -> str:
         return f"{self.origin}{self.view}{path}"
 
@@ -349,6 +344,7 @@ def create_app() -> FastAPI:
         closing_runs: dict[str, Run] = {}
         approvals: dict[str, PendingAction] = {}
         paused: list[str] = []
+        loaded: list[str] = []  # the buttons of a DAG Airflow has not loaded are not shown
         if root is not None:
             async with AirflowApi(root, person.token) as api:
                 extract_runs = _latest_by_company(await api.recent_runs(EXTRACT_DAG_ID))
@@ -360,6 +356,8 @@ def create_app() -> FastAPI:
                             approvals[tenant] = pending[0]
                 for dag_id in (EXTRACT_DAG_ID, CLOSING_DAG_ID):
                     dag = await api.dag(dag_id)
+                    if dag is not None:
+                        loaded.append(dag_id)
                     if dag and dag.get("is_paused"):
                         paused.append(dag_id)
         active = any(r.active for r in (*extract_runs.values(), *closing_runs.values()))
@@ -374,6 +372,8 @@ def create_app() -> FastAPI:
             closing_runs=closing_runs,
             approvals=approvals,
             paused=paused,
+            can_fetch=person.can_fetch and EXTRACT_DAG_ID in loaded,
+            can_close=person.can_close and CLOSING_DAG_ID in loaded,
             refresh=active,
             years=_years_offered(),
             run_url=lambda dag_id, run_id: run_url(here.ui_root, dag_id, run_id),
@@ -453,7 +453,7 @@ def create_app() -> FastAPI:
         log.info("Fortnox company %s connected by %s", conn.label, person.user_id)
         org = f" (org nr {conn.org_number})" if conn.org_number else ""
         response = _redirect(
-            here.ui_page,
+            f"{here.view}/",
             here,
             ("ok", f"Connected {conn.company_name or conn.tenant_id}{org}.", None),
         )
@@ -534,8 +534,7 @@ def create_app() -> FastAPI:
         found = await changing(request, lambda p: p.can_close, "export vouchers")
         if isinstance(found, Response):
             return found
-        # The form posts to the whole window: the closing run's page in the Airflow UI
-        # shows it on its way to the approval.
+        # The closing run's page in the Airflow UI shows it on its way to the approval.
         return await _trigger(
             request, found, CLOSING_DAG_ID, tenant_id, fiscal_year, "Closing", open_run=True
         )

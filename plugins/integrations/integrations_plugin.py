@@ -1,7 +1,11 @@
 """Airflow plugin: the Integrations view (connect Fortnox companies, see their pipeline).
 
-The API server mounts the view at ``/integrations``; the navigation entry shows it inside
-the Airflow UI (``/plugin/integrations``). Fortnox's consent answers at
+The API server mounts the view at ``/integrations``; the Airflow UI's navigation entry
+"Integrations" opens it as a page of its own (a new tab). It is deliberately not embedded
+(no ``url_route``): Airflow 3.3 shows embedded views in an iframe sandboxed without
+``allow-top-navigation`` or ``allow-popups``, from which the person could neither go to
+Fortnox's consent page (which need not allow framing) nor open Airflow's own run and
+approval pages. Fortnox's consent answers at
 ``<api-server public URL>/integrations/fortnox/callback``.
 
 Airflow imports this file in every process that loads plugins (the scheduler, the DAG
@@ -60,8 +64,7 @@ class IntegrationsPlugin(AirflowPlugin):
             "name": "Integrations",
             "href": f"{_ui_root()}{URL_PREFIX.lstrip('/')}/",
             "icon": f"{_ui_root()}{URL_PREFIX.lstrip('/')}/static/plug.svg",
-            "url_route": "integrations",
             "destination": "nav",
-            "nav_top_level": True,
+            "category": "admin",  # beside Connections in the Admin menu
         }
     ]

@@ -168,7 +168,7 @@ def test_connect_lists_the_company_and_no_page_or_log_holds_a_secret(
     callback = approve_on_sandbox(auth_url, tenant)
     code = dict(parse_qsl(urlsplit(callback).query))["code"]
     answer = admin.get(callback)
-    assert answer.status_code == 303 and answer.headers["location"] == "/plugin/integrations"
+    assert answer.status_code == 303 and answer.headers["location"] == "/integrations/"
 
     page = admin.view()
     name = view.sandbox.sandbox.apis[int(tenant)].tenant.books.company.name
