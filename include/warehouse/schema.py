@@ -96,6 +96,12 @@ extract = sa.Table(
     sa.Column("landing_path", sa.Text, comment="Landing-zone folder, when from Fortnox"),
     sa.Column("warning_count", sa.Integer, nullable=False, comment="Reader warnings"),
     sa.Column("loaded_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column(
+        "ksumma",
+        sa.String(8),
+        nullable=True,
+        comment="#KSUMMA outcome of the read: ok, absent or mismatch; null: not recorded",
+    ),
     sa.CheckConstraint("source_kind IN ('fortnox', 'inbox', 'cli')", name="ck_extract_source_kind"),
     comment="Every file loaded (lineage); a partition points at its current extract",
 )
@@ -303,6 +309,101 @@ ar_open_item = _open_item_table(
 )
 ap_open_item = _open_item_table(
     "ap_open_item", "supplier", "Open supplier invoices (payables) at year end"
+)
+
+# ----------------------------------------------------------------- data quality
+# Written by include.quality: one dq_run per check of a partition, its dq_result per check
+# and the offending rows. Kept when the partition is reloaded (the history of its checks).
+
+dq_run = sa.Table(
+    "dq_run",
+    metadata,
+    sa.Column("run_id", sa.Text, primary_key=True, comment="dq-<UTC time>-<random>: sorts by time"),
+    *_partition_columns(),
+    sa.Column(
+        "extract_id",
+        sa.Text,
+        sa.ForeignKey("extract.extract_id"),
+        nullable=False,
+        comment="The partition's extract (fiscal_year.extract_id) the checks ran on",
+    ),
+    sa.Column(
+        "extract_loaded_at",
+        sa.DateTime(timezone=True),
+        nullable=False,
+        comment="That extract's loaded_at when checked: a force reload changes it",
+    ),
+    sa.Column(
+        "subledger_stamp",
+        sa.Text,
+        comment="Open items when checked (extract, count, total per ledger); null: none",
+    ),
+    sa.Column("status", sa.String(8), nullable=False, comment="passed, warnings or failed"),
+    sa.Column("error_count", sa.Integer, nullable=False, comment="Failed error-severity checks"),
+    sa.Column("warning_count", sa.Integer, nullable=False, comment="Failed warning checks"),
+    sa.Column("skipped_count", sa.Integer, nullable=False, comment="Checks that could not apply"),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("finished_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("triggered_by", sa.Text, nullable=False, comment="cli, airflow:<dag>/<run id>, ..."),
+    sa.Column("gx_version", sa.Text, comment="Great Expectations version, when GX ran the checks"),
+    sa.Column("data_docs_page", sa.Text, comment="This run's Data Docs page (file path)"),
+    sa.CheckConstraint("status IN ('passed', 'warnings', 'failed')", name="ck_dq_run_status"),
+    sa.Index("ix_dq_run_partition", "company_id", "fiscal_year_start", "finished_at"),
+    comment="One data-quality run over one (company, fiscal year) partition",
+)
+
+dq_result = sa.Table(
+    "dq_result",
+    metadata,
+    sa.Column("run_id", sa.Text, sa.ForeignKey("dq_run.run_id"), nullable=False),
+    sa.Column("check_name", sa.Text, nullable=False, comment="Stable name, e.g. voucher_balances"),
+    *_partition_columns(),
+    sa.Column("position", sa.SmallInteger, nullable=False, comment="Order of the checks"),
+    sa.Column("severity", sa.String(7), nullable=False, comment="error or warning"),
+    sa.Column("status", sa.String(7), nullable=False, comment="passed, failed or skipped"),
+    sa.Column("summary", sa.Text, nullable=False, comment="What failed, or why it was skipped"),
+    sa.Column(
+        "failing_row_count",
+        sa.Integer,
+        nullable=False,
+        comment="Offending rows found (dq_failing_row keeps the first 200)",
+    ),
+    sa.PrimaryKeyConstraint("run_id", "check_name"),
+    sa.CheckConstraint("severity IN ('error', 'warning')", name="ck_dq_result_severity"),
+    sa.CheckConstraint("status IN ('passed', 'failed', 'skipped')", name="ck_dq_result_status"),
+    comment="The outcome of one check in one data-quality run",
+)
+
+dq_failing_row = sa.Table(
+    "dq_failing_row",
+    metadata,
+    sa.Column("run_id", sa.Text, nullable=False),
+    sa.Column("check_name", sa.Text, nullable=False),
+    sa.Column("row_number", sa.Integer, nullable=False, comment="0, 1, ... within the check"),
+    *_partition_columns(),
+    sa.Column("series", sa.Text, comment="Voucher series, for voucher checks"),
+    sa.Column("number", sa.Text, comment="Voucher number, for voucher checks"),
+    sa.Column("voucher_date", sa.Date),
+    sa.Column("account", sa.Text, comment="Account (or control-account range)"),
+    sa.Column("expected", Money, comment="What the books imply, e.g. opening + movements"),
+    sa.Column("actual", Money, comment="What was found, e.g. the file's #UB"),
+    sa.Column("difference", Money, comment="actual - expected (voucher_balances: the row sum)"),
+    sa.Column("detail", sa.Text, nullable=False, comment="JSON of the whole row (decimal strings)"),
+    sa.PrimaryKeyConstraint("run_id", "check_name", "row_number"),
+    sa.ForeignKeyConstraint(["run_id", "check_name"], ["dq_result.run_id", "dq_result.check_name"]),
+    comment="Offending rows of failed checks: vouchers, accounts, amounts and differences",
+)
+
+dq_control_account = sa.Table(
+    "dq_control_account",
+    metadata,
+    sa.Column("company_id", sa.Integer, sa.ForeignKey("company.company_id"), nullable=False),
+    sa.Column("ledger", sa.String(2), nullable=False, comment="ar (customers) or ap (suppliers)"),
+    sa.Column("first_account", sa.Text, nullable=False),
+    sa.Column("last_account", sa.Text, nullable=False),
+    sa.PrimaryKeyConstraint("company_id", "ledger", "first_account"),
+    sa.CheckConstraint("ledger IN ('ar', 'ap')", name="ck_dq_control_account_ledger"),
+    comment="A company's control-account ranges; none: 1510-1519 (ar) and 2440-2449 (ap)",
 )
 
 # Delete order (children before parents) when a partition is replaced.
