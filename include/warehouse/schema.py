@@ -406,6 +406,158 @@ dq_control_account = sa.Table(
     comment="A company's control-account ranges; none: 1510-1519 (ar) and 2440-2449 (ap)",
 )
 
+# ----------------------------------------------------------------- closing
+# Written by include.closing: the accountants' adjustments (CSV import), the proposals the
+# pipeline computes, their attachments, and the approvals. Kept when the partition is reloaded:
+# they are people's work and decisions, not part of the books' file.
+
+CLOSING_ORIGINS = ("adjustment", "proposal")
+CLOSING_KINDS = ("adjustment", "tax_allocation_reserve", "income_tax", "result_transfer")
+PROPOSAL_STATES = ("proposed", "accepted", "dropped")
+APPROVAL_STATES = ("approved", "rejected")
+APPROVAL_CHANNELS = ("ui", "cli")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+closing_attachment = sa.Table(
+    "closing_attachment",
+    metadata,
+    sa.Column("company_id", sa.Integer, sa.ForeignKey("company.company_id"), nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False, comment="SHA-256 of the content"),
+    sa.Column("size_bytes", sa.BigInteger, nullable=False),
+    sa.Column("content", sa.LargeBinary, nullable=False, comment="The file's bytes"),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint("company_id", "sha256"),
+    comment="Supporting documents of closing vouchers, one copy per company and content",
+)
+
+closing_import = sa.Table(
+    "closing_import",
+    metadata,
+    *_partition_columns(),
+    sa.Column("file_name", sa.Text, nullable=False, comment="The CSV file as given to the import"),
+    sa.Column("sha256", sa.String(64), nullable=False, comment="SHA-256 of the CSV's bytes"),
+    sa.Column(
+        "fingerprint",
+        sa.String(64),
+        nullable=False,
+        comment="SHA-256 over the CSV and its attachments: the same import again is a no-op",
+    ),
+    sa.Column("voucher_count", sa.Integer, nullable=False),
+    sa.Column("row_count", sa.Integer, nullable=False),
+    sa.Column("attachment_count", sa.Integer, nullable=False),
+    sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("imported_by", sa.Text, nullable=False, comment="cli, airflow:<dag>/<run id>, ..."),
+    sa.PrimaryKeyConstraint("company_id", "fiscal_year_start"),
+    comment="The partition's current adjustments file (one per company and fiscal year)",
+)
+
+closing_adjustment = sa.Table(
+    "closing_adjustment",
+    metadata,
+    *_partition_columns(),
+    sa.Column("reference", sa.Text, nullable=False, comment="Voucher reference, unique per year"),
+    sa.Column("row_number", sa.SmallInteger, nullable=False, comment="1, 2, ... in the voucher"),
+    sa.Column("voucher_position", sa.Integer, nullable=False, comment="Order of the vouchers"),
+    sa.Column("origin", sa.String(10), nullable=False, comment="adjustment (CSV) or proposal"),
+    sa.Column(
+        "kind",
+        sa.String(24),
+        nullable=False,
+        comment="adjustment, tax_allocation_reserve, income_tax or result_transfer",
+    ),
+    sa.Column("series", sa.Text, nullable=False, comment="Fortnox voucher series"),
+    sa.Column("voucher_date", sa.Date, nullable=False),
+    sa.Column("description", sa.Text, nullable=False, comment="The voucher's text"),
+    sa.Column("account", sa.Text, nullable=False),
+    sa.Column("debit", Money, nullable=False),
+    sa.Column("credit", Money, nullable=False),
+    sa.Column("text", sa.Text, nullable=False, comment="The row's text"),
+    sa.Column("cost_centre", sa.Text, nullable=False, comment="Cost centre code, or empty"),
+    sa.Column("project", sa.Text, nullable=False, comment="Project code, or empty"),
+    sa.Column("source_file", sa.Text, comment="The CSV file (adjustments); null for proposals"),
+    sa.Column("source_line", sa.Integer, comment="The row's line in the CSV file"),
+    sa.Column("attachment_sha256", sa.String(64), comment="The voucher's attachment, if any"),
+    sa.Column("attachment_name", sa.Text),
+    sa.Column("attachment_media_type", sa.Text),
+    sa.PrimaryKeyConstraint("company_id", "fiscal_year_start", "reference", "row_number"),
+    sa.ForeignKeyConstraint(
+        ["company_id", "attachment_sha256"],
+        ["closing_attachment.company_id", "closing_attachment.sha256"],
+    ),
+    sa.CheckConstraint(_in("origin", CLOSING_ORIGINS), name="ck_closing_adjustment_origin"),
+    sa.CheckConstraint(_in("kind", CLOSING_KINDS), name="ck_closing_adjustment_kind"),
+    sa.CheckConstraint(
+        "debit >= 0 AND credit >= 0 AND (debit = 0) <> (credit = 0)",
+        name="ck_closing_adjustment_amount",
+    ),
+    comment="The accepted closing vouchers' rows: adjustments and accepted proposals",
+)
+
+closing_proposal = sa.Table(
+    "closing_proposal",
+    metadata,
+    *_partition_columns(),
+    sa.Column("kind", sa.String(24), nullable=False, comment="What the proposal books"),
+    sa.Column("position", sa.SmallInteger, nullable=False, comment="Order of the calculation"),
+    sa.Column("reference", sa.Text, nullable=False, comment="Its voucher reference if accepted"),
+    sa.Column("state", sa.String(8), nullable=False, comment="proposed, accepted or dropped"),
+    sa.Column("amount", Money, nullable=False, comment="The figure proposed (0: nothing to book)"),
+    sa.Column("voucher_date", sa.Date, nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("rows", sa.Text, nullable=False, comment="JSON rows (decimal strings)"),
+    sa.Column("calculation", sa.Text, nullable=False, comment="The calculation, as text"),
+    sa.Column("attachment_sha256", sa.String(64), comment="The calculation as a PDF"),
+    sa.Column("attachment_name", sa.Text),
+    sa.Column("attachment_media_type", sa.Text),
+    sa.Column(
+        "basis",
+        sa.Text,
+        nullable=False,
+        comment="What it was computed on: extract, load time, adjustments fingerprint",
+    ),
+    sa.Column("computed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("decided_by", sa.Text, comment="Who accepted or dropped it"),
+    sa.Column("decided_at", sa.DateTime(timezone=True)),
+    sa.PrimaryKeyConstraint("company_id", "fiscal_year_start", "kind"),
+    sa.ForeignKeyConstraint(
+        ["company_id", "attachment_sha256"],
+        ["closing_attachment.company_id", "closing_attachment.sha256"],
+    ),
+    sa.CheckConstraint(_in("kind", CLOSING_KINDS[1:]), name="ck_closing_proposal_kind"),
+    sa.CheckConstraint(_in("state", PROPOSAL_STATES), name="ck_closing_proposal_state"),
+    comment="Proposals the pipeline computed (tax allocation reserve, income tax, result)",
+)
+
+approval = sa.Table(
+    "approval",
+    metadata,
+    sa.Column("approval_id", sa.Text, primary_key=True, comment="apr-<UTC time>-<random>"),
+    *_partition_columns(),
+    sa.Column("state", sa.String(8), nullable=False, comment="approved or rejected"),
+    sa.Column("decided_by", sa.Text, nullable=False, comment="The person (Airflow user)"),
+    sa.Column("decided_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("via", sa.String(3), nullable=False, comment="ui (Airflow approval task) or cli"),
+    sa.Column("comment", sa.Text, nullable=False),
+    sa.Column(
+        "checksum",
+        sa.String(64),
+        nullable=False,
+        comment="SHA-256 of the exact voucher set decided on, attachments' bytes included",
+    ),
+    sa.Column("voucher_count", sa.Integer, nullable=False),
+    sa.Column("dag_run_id", sa.Text, unique=True, comment="The closing DAG run; null from the CLI"),
+    sa.Column("snapshot", sa.Text, nullable=False, comment="JSON of the voucher set decided on"),
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint(_in("state", APPROVAL_STATES), name="ck_approval_state"),
+    sa.CheckConstraint(_in("via", APPROVAL_CHANNELS), name="ck_approval_via"),
+    sa.Index("ix_approval_partition", "company_id", "fiscal_year_start", "decided_at"),
+    comment="Approvals and rejections of closings; the export sends only approved sets",
+)
+
 # Delete order (children before parents) when a partition is replaced.
 PARTITION_TABLES: tuple[sa.Table, ...] = (
     voucher_row_object,
