@@ -279,3 +279,22 @@ def replace_vouchers(
             ),
         )
     remove_unused_attachments(conn, company_id)
+
+
+def lock_partition(conn: sa.Connection, company_id: int, fiscal_year_start: date) -> None:
+    """Serialise the closing's writers of one partition (import, proposals, approval).
+
+    PostgreSQL: a transaction-scoped advisory lock (the one-key form, a key space apart from
+    the loader's two-key locks). SQLite: a write statement takes the database's write lock
+    now, so the transaction's reads see what it will write over.
+    """
+    day = fiscal_year_start.year * 10000 + fiscal_year_start.month * 100 + fiscal_year_start.day
+    if conn.dialect.name == "postgresql":
+        key = 0x636C_0000_0000_0000 + company_id * 100_000_000 + day  # "cl" + partition
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    else:
+        conn.execute(
+            schema.closing_import.update()
+            .where(sa.false())
+            .values(imported_by=schema.closing_import.c.imported_by)
+        )

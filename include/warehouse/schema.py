@@ -506,6 +506,7 @@ closing_proposal = sa.Table(
     sa.Column("reference", sa.Text, nullable=False, comment="Its voucher reference if accepted"),
     sa.Column("state", sa.String(8), nullable=False, comment="proposed, accepted or dropped"),
     sa.Column("amount", Money, nullable=False, comment="The figure proposed (0: nothing to book)"),
+    sa.Column("series", sa.Text, nullable=False, comment="Fortnox voucher series"),
     sa.Column("voucher_date", sa.Date, nullable=False),
     sa.Column("description", sa.Text, nullable=False),
     sa.Column("rows", sa.Text, nullable=False, comment="JSON rows (decimal strings)"),

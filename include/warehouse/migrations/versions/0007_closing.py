@@ -157,6 +157,7 @@ def upgrade() -> None:
         sa.Column(
             "amount", Money(), nullable=False, comment="The figure proposed (0: nothing to book)"
         ),
+        sa.Column("series", sa.Text(), nullable=False, comment="Fortnox voucher series"),
         sa.Column("voucher_date", sa.Date(), nullable=False),
         sa.Column("description", sa.Text(), nullable=False),
         sa.Column("rows", sa.Text(), nullable=False, comment="JSON rows (decimal strings)"),
