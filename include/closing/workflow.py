@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlalchemy as sa
 
@@ -303,3 +303,42 @@ def approve_closing(
         url_or_engine, prepared, approved=True, decided_by=decided_by, via="cli", comment=comment
     )
     return prepared, approval
+
+
+class TaskInstanceLike(Protocol):
+    def xcom_pull(self, *, task_ids: str) -> Any: ...
+
+
+def record_hitl_decision(
+    url_or_engine: EngineLike,
+    ti: TaskInstanceLike,
+    dag_run_id: str,
+    *,
+    approved: bool,
+    prepared_task_id: str = "build_voucher_set",
+    approval_task_id: str = "approve_closing",
+) -> Approval:
+    """Record what the DAG's approval task answered (who, when, the comment) for its run."""
+    prepared = PreparedClosing.from_dict(ti.xcom_pull(task_ids=prepared_task_id))
+    answer = ti.xcom_pull(task_ids=approval_task_id) or {}
+    chosen = list(answer.get("chosen_options") or [])
+    if chosen != (["Approve"] if approved else ["Reject"]):
+        raise ClosingRefused(f"The approval task's answer is {chosen or 'missing'}: not recorded")
+    user = answer.get("responded_by_user") or {}
+    decided_by = str(user.get("name") or user.get("id") or "")
+    if not decided_by:
+        raise ClosingRefused("The approval task's answer names no user: not recorded")
+    responded_at = answer.get("responded_at")
+    if isinstance(responded_at, str):
+        responded_at = datetime.fromisoformat(responded_at)
+    comment = str((answer.get("params_input") or {}).get("comment") or "")
+    return record_decision(
+        url_or_engine,
+        prepared,
+        approved=approved,
+        decided_by=decided_by,
+        via="ui",
+        comment=comment,
+        dag_run_id=dag_run_id,
+        decided_at=responded_at,
+    )

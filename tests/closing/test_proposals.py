@@ -12,9 +12,9 @@ import pytest
 from include.closing.adjustments import import_adjustments
 from include.closing.config import ClosingConfig
 from include.closing.pdf import text_pdf
-from include.closing.proposals import ProposalError, propose
+from include.closing.proposals import ProposalError, base_balances, propose
 from include.closing.store import current_voucher_set
-from include.warehouse import load_sie
+from include.warehouse import create_warehouse_engine, load_sie
 from tests.closing._closing_testkit import TAX_ORG, tax_books_sie, write_adjustments
 
 YEAR = "2025-01-01"
@@ -54,8 +54,15 @@ def test_the_hand_worked_closing(books: str) -> None:
     assert all(
         v.voucher_date == date(2025, 12, 31) and v.series == "A" for v in voucher_set.vouchers
     )
-    # After all three the income statement sums to zero.
-    assert all(p.voucher is not None for p in proposals)
+    # After all three the income statement sums to zero, and the balance sheet balances.
+    engine = create_warehouse_engine(books)
+    with engine.connect() as conn:
+        balances = base_balances(conn, partition.company_id, START)
+    engine.dispose()
+    for voucher in voucher_set.vouchers:
+        balances.apply(voucher)
+    assert balances.between(("3000", "8999")) == 0
+    assert balances.between(("1000", "2999")) == 0
     attachment = voucher_set.vouchers[1].attachment
     assert attachment is not None and attachment.file_name == "inkomstskatt-2025.pdf"
     assert attachment.content.startswith(b"%PDF-1.4")
