@@ -21,6 +21,7 @@ YYYY-MM-DD). Trigger it when the accountants' adjustments are imported
    (refused if the set, the books or their quality changed while waiting), and emits the
    `closing_approved` asset event that starts `voucher_export`. On Reject it is skipped and
    **record_rejection** records the rejection with its comment; nothing is exported.
+5. **report** ends the run: green when a decision was recorded, red when anything refused.
 
 Every task is safe to rerun: a run records one decision, and recording it again finds it.
 """
@@ -135,10 +136,23 @@ def closing() -> None:
         print(f"Rejected by {rejected.decided_by}: {rejected.comment or '(no comment)'}")
         return rejected.approval_id
 
+    @task(trigger_rule=TriggerRule.ALL_DONE)
+    def report(approved: dict | None, rejected: str | None) -> str:
+        # The run's leaf: red unless a decision was recorded (a refusal anywhere shows here too).
+        from airflow.sdk.exceptions import AirflowFailException
+
+        if approved:
+            return f"Approved: approval {approved['approval_id']}; voucher_export sends it"
+        if rejected:
+            return f"Rejected: {rejected}; nothing is exported"
+        raise AirflowFailException("No decision was recorded: see the failed task above")
+
     gate = check_quality_gate()
     prepared = build_voucher_set()
     recorded = record_approval()
-    gate >> prepared >> approval >> recorded >> record_rejection()
+    rejected = record_rejection()
+    gate >> prepared >> approval >> recorded >> rejected
+    report(recorded, rejected)
 
 
 closing()

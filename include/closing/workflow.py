@@ -306,7 +306,7 @@ def approve_closing(
 
 
 class TaskInstanceLike(Protocol):
-    def xcom_pull(self, *, task_ids: str) -> Any: ...
+    def xcom_pull(self, *, task_ids: str, key: str = ...) -> Any: ...
 
 
 def record_hitl_decision(
@@ -318,9 +318,10 @@ def record_hitl_decision(
     prepared_task_id: str = "build_voucher_set",
     approval_task_id: str = "approve_closing",
 ) -> Approval:
-    """Record what the DAG's approval task answered (who, when, the comment) for its run."""
+    """Record what the DAG's approval task answered (who, when, the comment) for its run
+    (its XCom ``answer``, see plugins/pipeline/closing.py)."""
     prepared = PreparedClosing.from_dict(ti.xcom_pull(task_ids=prepared_task_id))
-    answer = ti.xcom_pull(task_ids=approval_task_id) or {}
+    answer = ti.xcom_pull(task_ids=approval_task_id, key="answer") or {}
     chosen = list(answer.get("chosen_options") or [])
     if chosen != (["Approve"] if approved else ["Reject"]):
         raise ClosingRefused(f"The approval task's answer is {chosen or 'missing'}: not recorded")

@@ -4,6 +4,10 @@ The summary, the subject and the approvers are known only once the voucher set i
 (the approvers come from the closing configuration of that company), so this operator reads
 them from the preparing task's XCom when it runs, then waits for a person like any
 ApprovalOperator: in the UI's "Required actions", or through the HITL REST API.
+
+The answer (choice, comment, who, when) is also pushed as the XCom ``answer``: on Reject the
+ApprovalOperator skips its downstream tasks, and with them its own return value, but the
+rejection must still be recorded.
 """
 
 from __future__ import annotations
@@ -28,3 +32,15 @@ class ClosingApprovalOperator(ApprovalOperator):
         approvers = prepared["approvers"]
         self.assigned_users = [{"id": a, "name": a} for a in approvers] or None
         return super().execute(context)
+
+    def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
+        if "error" not in event:
+            responded_at = event.get("responded_at")
+            answer = {
+                "chosen_options": list(event.get("chosen_options") or []),
+                "params_input": dict(event.get("params_input") or {}),
+                "responded_by_user": dict(event.get("responded_by_user") or {}),
+                "responded_at": responded_at.isoformat() if responded_at else None,
+            }
+            context["ti"].xcom_push(key="answer", value=answer)
+        return super().execute_complete(context, event)
