@@ -24,7 +24,12 @@ from typing import Any, Literal
 import sqlalchemy as sa
 
 from include.closing.models import VoucherSet
-from include.closing.store import current_voucher_set, now_utc, read_voucher_set
+from include.closing.store import (
+    current_voucher_set,
+    lock_partition,
+    now_utc,
+    read_voucher_set,
+)
 from include.warehouse import schema
 from include.warehouse.engine import EngineLike, engine_for
 
@@ -49,6 +54,14 @@ class VoucherSetChanged(ApprovalError):
         super().__init__(message)
         self.expected = expected
         self.actual = actual
+
+
+class AlreadyApproved(ApprovalError):
+    """The exact set is approved already (by another run or command): nothing new to approve."""
+
+    def __init__(self, message: str, *, approval: Approval) -> None:
+        super().__init__(message)
+        self.approval = approval
 
 
 class NotApproved(ApprovalError):
@@ -130,6 +143,7 @@ def record_approval(
     engine, owned = engine_for(url_or_engine)
     try:
         with engine.begin() as conn:
+            lock_partition(conn, company_id, fiscal_year_start)  # one decision at a time
             if dag_run_id is not None:
                 existing = conn.execute(sa.select(ap).where(ap.c.dag_run_id == dag_run_id)).first()
                 if existing is not None:
@@ -150,6 +164,22 @@ def record_approval(
                     f"nothing to approve: company {voucher_set.company_key}, fiscal year "
                     f"{fiscal_year_start} has no accepted adjustments or proposals"
                 )
+            if state == "approved":
+                twin = conn.execute(
+                    sa.select(ap).where(
+                        ap.c.company_id == company_id,
+                        ap.c.fiscal_year_start == fiscal_year_start,
+                        ap.c.state == "approved",
+                        ap.c.checksum == checksum,
+                    )
+                ).first()
+                if twin is not None:  # a second approval would be a second export of the set
+                    raise AlreadyApproved(
+                        f"this voucher set of company {voucher_set.company_key}, fiscal year "
+                        f"{fiscal_year_start} is approved already: approval {twin.approval_id} "
+                        f"by {twin.decided_by}",
+                        approval=_approval(twin),
+                    )
             values = {
                 "approval_id": new_approval_id(),
                 "company_id": company_id,

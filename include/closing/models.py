@@ -154,6 +154,16 @@ class ClosingVoucher:
         """Debit minus credit; zero for a balanced voucher."""
         return self.total_debit - self.total_credit
 
+    def checksum(self) -> str:
+        """SHA-256 of this voucher alone (every field and the attachment's bytes)."""
+        digest = hashlib.sha256()
+        text = json.dumps(self.canonical(), sort_keys=True, ensure_ascii=False)
+        digest.update(text.encode("utf-8"))
+        if self.attachment is not None:
+            digest.update(len(self.attachment.content).to_bytes(8, "big"))
+            digest.update(self.attachment.content)
+        return digest.hexdigest()
+
     def canonical(self) -> dict[str, object]:
         return {
             "reference": self.reference,

@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from include.closing.approval import (
+    AlreadyApproved,
     ApprovalError,
     NotApproved,
     VoucherSetChanged,
@@ -119,6 +120,27 @@ def test_a_dag_run_records_one_decision(partition) -> None:  # type: ignore[no-u
     again = record_approval(url, company_id, YEAR_START, decided_by="anna", dag_run_id="manual__1")
     assert again == first
     assert _count(url) == 1
+
+
+def test_the_same_set_is_approved_once(partition, vouchers) -> None:  # type: ignore[no-untyped-def]
+    url, company_id = partition
+    rejected = record_approval(url, company_id, YEAR_START, decided_by="bo", state="rejected")
+    first = record_approval(url, company_id, YEAR_START, decided_by="anna", dag_run_id="run-1")
+    # Another run (or the command line) approving the same set would export it twice.
+    with pytest.raises(AlreadyApproved, match=first.approval_id) as again:
+        record_approval(url, company_id, YEAR_START, decided_by="cecilia", dag_run_id="run-2")
+    assert again.value.approval == first
+    assert _count(url) == 2 and rejected.state == "rejected"
+
+
+def test_each_voucher_has_its_own_checksum(vouchers) -> None:  # type: ignore[no-untyped-def]
+    accrual, tax = vouchers
+    assert accrual.checksum() != tax.checksum()
+    assert accrual.checksum() == dataclasses.replace(accrual).checksum()
+    moved = dataclasses.replace(
+        accrual, attachment=dataclasses.replace(accrual.attachment, content=b"x")
+    )
+    assert moved.checksum() != accrual.checksum()
 
 
 def test_an_empty_set_cannot_be_approved(warehouse_url: str) -> None:
