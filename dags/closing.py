@@ -76,6 +76,7 @@ def closing() -> None:
         from pipeline.warehouse import warehouse_url
 
         from fortnox.hooks import FortnoxHook
+        from include.closing.config import ConfigError
         from include.closing.workflow import ClosingRefused, prepare_closing
 
         hook = FortnoxHook()
@@ -86,7 +87,7 @@ def closing() -> None:
                 params["fiscal_year"],
                 client_for=hook.get_client,
             )
-        except ClosingRefused as refused:
+        except (ClosingRefused, ConfigError, LookupError) as refused:
             raise AirflowFailException(str(refused)) from refused
         finally:
             hook.close()

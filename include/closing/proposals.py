@@ -26,7 +26,7 @@ import dataclasses
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -409,8 +409,10 @@ def basis_of(conn: sa.Connection, partition: Partition) -> str:
         )
     ).first()
     adjustments = f"{imported.file_name} ({imported.fingerprint[:12]})" if imported else "inga"
+    loaded = stamp.loaded_at
+    loaded = loaded.astimezone(UTC) if loaded.tzinfo else loaded  # stored as UTC
     return (
-        f"extrakt {stamp.extract_id} inläst {stamp.loaded_at:%Y-%m-%d %H:%M:%S}; "
+        f"extrakt {stamp.extract_id} inläst {loaded:%Y-%m-%d %H:%M:%S} UTC; "
         f"justeringar {adjustments}"
     )
 

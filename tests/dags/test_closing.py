@@ -11,6 +11,7 @@ REST API (an `airflow api-server` on this test session's metadata DB), as a pers
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import secrets
@@ -34,6 +35,7 @@ from include.closing.airflow_api import (
     answer_approval,
     wait_for_approval_task,
 )
+from include.closing.cli import main
 from include.closing.proposals import propose
 from include.closing.store import current_voucher_set
 from include.fortnox_sandbox.local import free_port
@@ -253,23 +255,41 @@ def test_approval_through_the_rest_api_is_recorded_and_emits_the_event(  # type:
 
 
 def test_rejection_is_recorded_with_its_comment_and_exports_nothing(  # type: ignore[no-untyped-def]
-    closing_dag, world: ClosingWorld, api_server
+    closing_dag, world: ClosingWorld, api_server, tmp_path: Path
 ) -> None:
+    password_file = tmp_path / "passwords.json"
+    password_file.write_text(json.dumps(api_server["passwords"]))
+
     def reject(responder: Responder, run_id: str) -> Any:
         with pytest.raises(AirflowApiError, match="403"):  # bo is not an assigned approver
             answer_approval(api_server["base"], responder.token("bo"), run_id, approve=True)
-        return answer_approval(
-            api_server["base"],
-            responder.token("admin"),
-            run_id,
-            approve=False,
-            comment="ADJ-2: fel kostnadsställe",
+        out = io.StringIO()  # the command line the demo and operators use
+        code = main(
+            [
+                "answer",
+                "--reject",
+                "--comment",
+                "ADJ-2: fel kostnadsställe",
+                "--api-url",
+                api_server["base"],
+                "--subject",
+                world.org_number,
+                "--user",
+                "admin",
+                "--password-file",
+                str(password_file),
+            ],
+            out=out,
         )
+        assert code == 0
+        return out.getvalue()
 
-    run = _run(closing_dag, world, Responder(api_server, world, reject))
+    responder = Responder(api_server, world, reject)
+    run = _run(closing_dag, world, responder)
     states = _states(run)
     assert states["record_approval"] == "skipped", states
     assert states["record_rejection"] == "success"
+    assert responder.result.startswith("Reject by admin at ")
     (rejection,) = _approvals(world.url)
     assert rejection["state"] == "rejected" and rejection["decided_by"] == "admin"
     assert rejection["comment"] == "ADJ-2: fel kostnadsställe"
