@@ -21,8 +21,12 @@ CHART: tuple[tuple[str, str, str, str], ...] = (
     ("2091", "Balanserad vinst eller förlust", "S", "7302"),
     ("2098", "Vinst eller förlust från föregående år", "S", "7302"),
     ("2099", "Årets resultat", "S", "7302"),
+    # The year-end closing books the tax allocation reserve and the tax on these.
+    ("2124", "Periodiseringsfond 2024", "S", "7321"),
+    ("2125", "Periodiseringsfond 2025", "S", "7321"),
     ("2440", "Leverantörsskulder", "S", "7365"),
     ("2510", "Skatteskulder", "S", "7368"),
+    ("2512", "Beräknad inkomstskatt", "S", "7368"),
     ("2611", "Utgående moms på försäljning inom Sverige, 25 %", "S", "7369"),
     ("2621", "Utgående moms på försäljning inom Sverige, 12 %", "S", "7369"),
     ("2631", "Utgående moms på försäljning inom Sverige, 6 %", "S", "7369"),
@@ -49,6 +53,7 @@ CHART: tuple[tuple[str, str, str, str], ...] = (
     ("7510", "Arbetsgivaravgifter 31,42 %", "K", "7514"),
     ("7832", "Avskrivningar på inventarier och verktyg", "K", "7515"),
     ("8310", "Ränteintäkter från omsättningstillgångar", "I", "7417"),
+    ("8811", "Avsättning till periodiseringsfond", "K", "7525"),
     ("8910", "Skatt som belastar årets resultat", "K", "7528"),
     ("8999", "Årets resultat", "K", "7450"),
 )

@@ -100,6 +100,12 @@ extract = sa.Table(
     sa.Column("landing_path", sa.Text, comment="Landing-zone folder, when from Fortnox"),
     sa.Column("warning_count", sa.Integer, nullable=False, comment="Reader warnings"),
     sa.Column("loaded_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column(
+        "ksumma",
+        sa.String(8),
+        nullable=True,
+        comment="#KSUMMA outcome of the read: ok, absent or mismatch; null: not recorded",
+    ),
     sa.CheckConstraint("source_kind IN ('fortnox', 'inbox', 'cli')", name="ck_extract_source_kind"),
     comment="Every file loaded (lineage); a partition points at its current extract",
 )
@@ -307,6 +313,254 @@ ar_open_item = _open_item_table(
 )
 ap_open_item = _open_item_table(
     "ap_open_item", "supplier", "Open supplier invoices (payables) at year end"
+)
+
+# ----------------------------------------------------------------- data quality
+# Written by include.quality: one dq_run per check of a partition, its dq_result per check
+# and the offending rows. Kept when the partition is reloaded (the history of its checks).
+
+dq_run = sa.Table(
+    "dq_run",
+    metadata,
+    sa.Column("run_id", sa.Text, primary_key=True, comment="dq-<UTC time>-<random>: sorts by time"),
+    *_partition_columns(),
+    sa.Column(
+        "extract_id",
+        sa.Text,
+        sa.ForeignKey("extract.extract_id"),
+        nullable=False,
+        comment="The partition's extract (fiscal_year.extract_id) the checks ran on",
+    ),
+    sa.Column(
+        "extract_loaded_at",
+        sa.DateTime(timezone=True),
+        nullable=False,
+        comment="That extract's loaded_at when checked: a force reload changes it",
+    ),
+    sa.Column(
+        "subledger_stamp",
+        sa.Text,
+        comment="Open items when checked (extract, count, total per ledger); null: none",
+    ),
+    sa.Column("status", sa.String(8), nullable=False, comment="passed, warnings or failed"),
+    sa.Column("error_count", sa.Integer, nullable=False, comment="Failed error-severity checks"),
+    sa.Column("warning_count", sa.Integer, nullable=False, comment="Failed warning checks"),
+    sa.Column("skipped_count", sa.Integer, nullable=False, comment="Checks that could not apply"),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("finished_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("triggered_by", sa.Text, nullable=False, comment="cli, airflow:<dag>/<run id>, ..."),
+    sa.Column("gx_version", sa.Text, comment="Great Expectations version, when GX ran the checks"),
+    sa.Column("data_docs_page", sa.Text, comment="This run's Data Docs page (file path)"),
+    sa.CheckConstraint("status IN ('passed', 'warnings', 'failed')", name="ck_dq_run_status"),
+    sa.Index("ix_dq_run_partition", "company_id", "fiscal_year_start", "finished_at"),
+    comment="One data-quality run over one (company, fiscal year) partition",
+)
+
+dq_result = sa.Table(
+    "dq_result",
+    metadata,
+    sa.Column("run_id", sa.Text, sa.ForeignKey("dq_run.run_id"), nullable=False),
+    sa.Column("check_name", sa.Text, nullable=False, comment="Stable name, e.g. voucher_balances"),
+    *_partition_columns(),
+    sa.Column("position", sa.SmallInteger, nullable=False, comment="Order of the checks"),
+    sa.Column("severity", sa.String(7), nullable=False, comment="error or warning"),
+    sa.Column("status", sa.String(7), nullable=False, comment="passed, failed or skipped"),
+    sa.Column("summary", sa.Text, nullable=False, comment="What failed, or why it was skipped"),
+    sa.Column(
+        "failing_row_count",
+        sa.Integer,
+        nullable=False,
+        comment="Offending rows found (dq_failing_row keeps the first 200)",
+    ),
+    sa.PrimaryKeyConstraint("run_id", "check_name"),
+    sa.CheckConstraint("severity IN ('error', 'warning')", name="ck_dq_result_severity"),
+    sa.CheckConstraint("status IN ('passed', 'failed', 'skipped')", name="ck_dq_result_status"),
+    comment="The outcome of one check in one data-quality run",
+)
+
+dq_failing_row = sa.Table(
+    "dq_failing_row",
+    metadata,
+    sa.Column("run_id", sa.Text, nullable=False),
+    sa.Column("check_name", sa.Text, nullable=False),
+    sa.Column("row_number", sa.Integer, nullable=False, comment="0, 1, ... within the check"),
+    *_partition_columns(),
+    sa.Column("series", sa.Text, comment="Voucher series, for voucher checks"),
+    sa.Column("number", sa.Text, comment="Voucher number, for voucher checks"),
+    sa.Column("voucher_date", sa.Date),
+    sa.Column("account", sa.Text, comment="Account (or control-account range)"),
+    sa.Column("expected", Money, comment="What the books imply, e.g. opening + movements"),
+    sa.Column("actual", Money, comment="What was found, e.g. the file's #UB"),
+    sa.Column("difference", Money, comment="actual - expected (voucher_balances: the row sum)"),
+    sa.Column("detail", sa.Text, nullable=False, comment="JSON of the whole row (decimal strings)"),
+    sa.PrimaryKeyConstraint("run_id", "check_name", "row_number"),
+    sa.ForeignKeyConstraint(["run_id", "check_name"], ["dq_result.run_id", "dq_result.check_name"]),
+    comment="Offending rows of failed checks: vouchers, accounts, amounts and differences",
+)
+
+dq_control_account = sa.Table(
+    "dq_control_account",
+    metadata,
+    sa.Column("company_id", sa.Integer, sa.ForeignKey("company.company_id"), nullable=False),
+    sa.Column("ledger", sa.String(2), nullable=False, comment="ar (customers) or ap (suppliers)"),
+    sa.Column("first_account", sa.Text, nullable=False),
+    sa.Column("last_account", sa.Text, nullable=False),
+    sa.PrimaryKeyConstraint("company_id", "ledger", "first_account"),
+    sa.CheckConstraint("ledger IN ('ar', 'ap')", name="ck_dq_control_account_ledger"),
+    comment="A company's control-account ranges; none: 1510-1519 (ar) and 2440-2449 (ap)",
+)
+
+# ----------------------------------------------------------------- closing
+# Written by include.closing: the accountants' adjustments (CSV import), the proposals the
+# pipeline computes, their attachments, and the approvals. Kept when the partition is reloaded:
+# they are people's work and decisions, not part of the books' file.
+
+CLOSING_ORIGINS = ("adjustment", "proposal")
+CLOSING_KINDS = ("adjustment", "tax_allocation_reserve", "income_tax", "result_transfer")
+PROPOSAL_STATES = ("proposed", "accepted", "dropped")
+APPROVAL_STATES = ("approved", "rejected")
+APPROVAL_CHANNELS = ("ui", "cli")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+closing_attachment = sa.Table(
+    "closing_attachment",
+    metadata,
+    sa.Column("company_id", sa.Integer, sa.ForeignKey("company.company_id"), nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False, comment="SHA-256 of the content"),
+    sa.Column("size_bytes", sa.BigInteger, nullable=False),
+    sa.Column("content", sa.LargeBinary, nullable=False, comment="The file's bytes"),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint("company_id", "sha256"),
+    comment="Supporting documents of closing vouchers, one copy per company and content",
+)
+
+closing_import = sa.Table(
+    "closing_import",
+    metadata,
+    *_partition_columns(),
+    sa.Column("file_name", sa.Text, nullable=False, comment="The CSV file as given to the import"),
+    sa.Column("sha256", sa.String(64), nullable=False, comment="SHA-256 of the CSV's bytes"),
+    sa.Column(
+        "fingerprint",
+        sa.String(64),
+        nullable=False,
+        comment="SHA-256 over the CSV and its attachments: the same import again is a no-op",
+    ),
+    sa.Column("voucher_count", sa.Integer, nullable=False),
+    sa.Column("row_count", sa.Integer, nullable=False),
+    sa.Column("attachment_count", sa.Integer, nullable=False),
+    sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("imported_by", sa.Text, nullable=False, comment="cli, airflow:<dag>/<run id>, ..."),
+    sa.PrimaryKeyConstraint("company_id", "fiscal_year_start"),
+    comment="The partition's current adjustments file (one per company and fiscal year)",
+)
+
+closing_adjustment = sa.Table(
+    "closing_adjustment",
+    metadata,
+    *_partition_columns(),
+    sa.Column("reference", sa.Text, nullable=False, comment="Voucher reference, unique per year"),
+    sa.Column("row_number", sa.SmallInteger, nullable=False, comment="1, 2, ... in the voucher"),
+    sa.Column("voucher_position", sa.Integer, nullable=False, comment="Order of the vouchers"),
+    sa.Column("origin", sa.String(10), nullable=False, comment="adjustment (CSV) or proposal"),
+    sa.Column(
+        "kind",
+        sa.String(24),
+        nullable=False,
+        comment="adjustment, tax_allocation_reserve, income_tax or result_transfer",
+    ),
+    sa.Column("series", sa.Text, nullable=False, comment="Fortnox voucher series"),
+    sa.Column("voucher_date", sa.Date, nullable=False),
+    sa.Column("description", sa.Text, nullable=False, comment="The voucher's text"),
+    sa.Column("account", sa.Text, nullable=False),
+    sa.Column("debit", Money, nullable=False),
+    sa.Column("credit", Money, nullable=False),
+    sa.Column("text", sa.Text, nullable=False, comment="The row's text"),
+    sa.Column("cost_centre", sa.Text, nullable=False, comment="Cost centre code, or empty"),
+    sa.Column("project", sa.Text, nullable=False, comment="Project code, or empty"),
+    sa.Column("source_file", sa.Text, comment="The CSV file (adjustments); null for proposals"),
+    sa.Column("source_line", sa.Integer, comment="The row's line in the CSV file"),
+    sa.Column("attachment_sha256", sa.String(64), comment="The voucher's attachment, if any"),
+    sa.Column("attachment_name", sa.Text),
+    sa.Column("attachment_media_type", sa.Text),
+    sa.PrimaryKeyConstraint("company_id", "fiscal_year_start", "reference", "row_number"),
+    sa.ForeignKeyConstraint(
+        ["company_id", "attachment_sha256"],
+        ["closing_attachment.company_id", "closing_attachment.sha256"],
+    ),
+    sa.CheckConstraint(_in("origin", CLOSING_ORIGINS), name="ck_closing_adjustment_origin"),
+    sa.CheckConstraint(_in("kind", CLOSING_KINDS), name="ck_closing_adjustment_kind"),
+    sa.CheckConstraint(
+        "debit >= 0 AND credit >= 0 AND (debit = 0) <> (credit = 0)",
+        name="ck_closing_adjustment_amount",
+    ),
+    comment="The accepted closing vouchers' rows: adjustments and accepted proposals",
+)
+
+closing_proposal = sa.Table(
+    "closing_proposal",
+    metadata,
+    *_partition_columns(),
+    sa.Column("kind", sa.String(24), nullable=False, comment="What the proposal books"),
+    sa.Column("position", sa.SmallInteger, nullable=False, comment="Order of the calculation"),
+    sa.Column("reference", sa.Text, nullable=False, comment="Its voucher reference if accepted"),
+    sa.Column("state", sa.String(8), nullable=False, comment="proposed, accepted or dropped"),
+    sa.Column("amount", Money, nullable=False, comment="The figure proposed (0: nothing to book)"),
+    sa.Column("series", sa.Text, nullable=False, comment="Fortnox voucher series"),
+    sa.Column("voucher_date", sa.Date, nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("rows", sa.Text, nullable=False, comment="JSON rows (decimal strings)"),
+    sa.Column("calculation", sa.Text, nullable=False, comment="The calculation, as text"),
+    sa.Column("attachment_sha256", sa.String(64), comment="The calculation as a PDF"),
+    sa.Column("attachment_name", sa.Text),
+    sa.Column("attachment_media_type", sa.Text),
+    sa.Column(
+        "basis",
+        sa.Text,
+        nullable=False,
+        comment="What it was computed on: extract, load time, adjustments fingerprint",
+    ),
+    sa.Column("computed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("decided_by", sa.Text, comment="Who accepted or dropped it"),
+    sa.Column("decided_at", sa.DateTime(timezone=True)),
+    sa.PrimaryKeyConstraint("company_id", "fiscal_year_start", "kind"),
+    sa.ForeignKeyConstraint(
+        ["company_id", "attachment_sha256"],
+        ["closing_attachment.company_id", "closing_attachment.sha256"],
+    ),
+    sa.CheckConstraint(_in("kind", CLOSING_KINDS[1:]), name="ck_closing_proposal_kind"),
+    sa.CheckConstraint(_in("state", PROPOSAL_STATES), name="ck_closing_proposal_state"),
+    comment="Proposals the pipeline computed (tax allocation reserve, income tax, result)",
+)
+
+approval = sa.Table(
+    "approval",
+    metadata,
+    sa.Column("approval_id", sa.Text, primary_key=True, comment="apr-<UTC time>-<random>"),
+    *_partition_columns(),
+    sa.Column("state", sa.String(8), nullable=False, comment="approved or rejected"),
+    sa.Column("decided_by", sa.Text, nullable=False, comment="The person (Airflow user)"),
+    sa.Column("decided_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("via", sa.String(3), nullable=False, comment="ui (Airflow approval task) or cli"),
+    sa.Column("comment", sa.Text, nullable=False),
+    sa.Column(
+        "checksum",
+        sa.String(64),
+        nullable=False,
+        comment="SHA-256 of the exact voucher set decided on, attachments' bytes included",
+    ),
+    sa.Column("voucher_count", sa.Integer, nullable=False),
+    sa.Column("dag_run_id", sa.Text, unique=True, comment="The closing DAG run; null from the CLI"),
+    sa.Column("snapshot", sa.Text, nullable=False, comment="JSON of the voucher set decided on"),
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint(_in("state", APPROVAL_STATES), name="ck_approval_state"),
+    sa.CheckConstraint(_in("via", APPROVAL_CHANNELS), name="ck_approval_via"),
+    sa.Index("ix_approval_partition", "company_id", "fiscal_year_start", "decided_at"),
+    comment="Approvals and rejections of closings; the export sends only approved sets",
 )
 
 # Delete order (children before parents) when a partition is replaced.

@@ -6,7 +6,7 @@ window per tenant). The table is defined once, in include/fortnox/pacer_schema.p
 it is not there yet.
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0007
 Create Date: 2026-11-24
 """
 
@@ -18,7 +18,7 @@ from alembic import op
 from include.fortnox.pacer_schema import build_pacer_table
 
 revision = "0008"
-down_revision = "0005"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
