@@ -224,40 +224,44 @@ def last_loads(warehouse: Any) -> dict[str, LoadState]:
     return loads
 
 
-def quality_state(warehouse_url: str, load: LoadState) -> QualityState | None:
-    """The quality gate of the loaded partition; None while no check has run.
+def quality_state(warehouse_url: str, load: LoadState) -> QualityState:
+    """The quality gate of the loaded partition (``include.quality``): its latest run's
+    status, whether it blocks the closing and why, and the failed error checks."""
+    from include.quality.gate import quality_gate
 
-    Wired to ``include.quality`` once it is part of the project (absent: None).
-    """
-    try:
-        from include.quality import quality_gate  # type: ignore[attr-defined]
-    except ImportError:
-        return None
     gate = quality_gate(warehouse_url, load.company_id, load.fiscal_year_start)
-    if gate is None:
-        return None
-    failed = tuple(str(c) for c in getattr(gate, "failed_checks", ()) or ())
     return QualityState(
-        status=str(gate.status),
-        blocks=bool(getattr(gate, "blocks", False)),
-        reason=str(getattr(gate, "reason", "") or ""),
-        failed_checks=failed,
+        status=gate.status or "not checked",
+        blocks=gate.blocks,
+        reason=gate.reason,
+        failed_checks=tuple(gate.failed_checks),
     )
 
 
 def closing_state(warehouse_url: str, load: LoadState) -> ClosingState | None:
-    """The closing of the loaded partition's year: approval and exported vouchers.
+    """The latest closing decision of the loaded partition's year (``include.closing``) and
+    the vouchers exported for it; None while nobody approved or rejected it."""
+    from include.closing.approval import latest_approval
 
-    Wired to ``include.closing`` once it is part of the project (absent: None).
-    """
-    try:
-        from include.closing import latest_approval  # type: ignore[attr-defined]
-    except ImportError:
-        return None
     approval = latest_approval(warehouse_url, load.company_id, load.fiscal_year_start)
     if approval is None:
         return None
-    return ClosingState(status=str(approval.status), approval_id=str(approval.approval_id))
+    return ClosingState(
+        status=str(approval.state),
+        approval_id=approval.approval_id,
+        decided_by=approval.decided_by,
+        decided_at=approval.decided_at,
+        vouchers=exported_vouchers(warehouse_url, approval.approval_id),
+    )
+
+
+def exported_vouchers(warehouse_url: str, approval_id: str) -> tuple[ExportedVoucher, ...]:
+    """The approval's vouchers in the export outbox with their state and Fortnox numbers.
+
+    MARKED: the export outbox (``voucher_export``) is not part of the project yet; until it
+    is, no voucher is listed as exported.
+    """
+    return ()
 
 
 # ----------------------------------------------------------------------- the list

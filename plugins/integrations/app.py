@@ -21,6 +21,7 @@ words.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -44,6 +45,7 @@ from include.integrations.security import (
     origin_of,
     request_origin_allowed,
 )
+from include.integrations.status import CompanyStatus
 from integrations.airflow_api import (
     AirflowApi,
     AirflowApiError,
@@ -64,6 +66,7 @@ from integrations.airflow_auth import (
 log = logging.getLogger("integrations")
 
 HERE = Path(__file__).resolve().parent
+ROOT_APP_KEY = "integrations.root_app"  # set by integrations_plugin.LazyApp
 CSRF_COOKIE = "integrations_csrf"
 NONCE_COOKIE = "integrations_oauth"
 FLASH_COOKIE = "integrations_flash"
@@ -251,6 +254,20 @@ def _latest_by_company(runs: list[Run]) -> dict[str, Run]:
     return latest
 
 
+def _org_key(text: str) -> str:
+    return re.sub(r"\D", "", text)[-10:]
+
+
+def _by_tenant(runs_by_org: dict[str, Run], companies: list[CompanyStatus]) -> dict[str, Run]:
+    """Closing runs name the company by org number (any form): by tenant id instead."""
+    by_org = {_org_key(org): run for org, run in runs_by_org.items() if _org_key(org)}
+    return {
+        c.tenant_id: by_org[_org_key(c.org_number)]
+        for c in companies
+        if c.org_number and _org_key(c.org_number) in by_org
+    }
+
+
 def _fiscal_year(text: str | None) -> int | None:
     if not text:
         return None
@@ -339,7 +356,7 @@ def create_app() -> FastAPI:
             )
         here = where(request)
         listing = await run_in_threadpool(_load_companies, here)
-        root = request.scope.get("integrations.root_app")
+        root = request.scope.get(ROOT_APP_KEY)
         extract_runs: dict[str, Run] = {}
         closing_runs: dict[str, Run] = {}
         approvals: dict[str, PendingAction] = {}
@@ -348,7 +365,10 @@ def create_app() -> FastAPI:
         if root is not None:
             async with AirflowApi(root, person.token) as api:
                 extract_runs = _latest_by_company(await api.recent_runs(EXTRACT_DAG_ID))
-                closing_runs = _latest_by_company(await api.recent_runs(CLOSING_DAG_ID))
+                closing_runs = _by_tenant(
+                    _latest_by_company(await api.recent_runs(CLOSING_DAG_ID)),
+                    listing["companies"],
+                )
                 for tenant, run in closing_runs.items():
                     if run.active:
                         pending = await api.pending_actions(CLOSING_DAG_ID, run.run_id)
@@ -523,8 +543,18 @@ def create_app() -> FastAPI:
         found = await changing(request, lambda p: p.can_fetch, "fetch SIE4 data")
         if isinstance(found, Response):
             return found
+        try:
+            year = _fiscal_year(fiscal_year)
+        except ValueError as exc:
+            return page.message(request, "Not started", str(exc), status_code=400, person=found)
+        # fortnox_extract's params: the tenant id, and the year the fiscal year starts in.
         return await _trigger(
-            request, found, EXTRACT_DAG_ID, tenant_id, fiscal_year, "Fetching SIE4 data"
+            request,
+            found,
+            EXTRACT_DAG_ID,
+            tenant_id,
+            lambda company: {"company": company.tenant_id, "fiscal_year": year},
+            f"Fetching SIE4 data ({f'fiscal year {year}' if year else 'the latest ended year'})",
         )
 
     @app.post("/companies/{tenant_id}/closing")
@@ -534,9 +564,26 @@ def create_app() -> FastAPI:
         found = await changing(request, lambda p: p.can_close, "export vouchers")
         if isinstance(found, Response):
             return found
-        # The closing run's page in the Airflow UI shows it on its way to the approval.
+        try:
+            start = date.fromisoformat(fiscal_year)
+        except ValueError:
+            return page.message(
+                request,
+                "Not started",
+                f"{fiscal_year!r} is not a fiscal year's first day (YYYY-MM-DD).",
+                status_code=400,
+                person=found,
+            )
+        # closing's params: the company's org number, the fiscal year's first day. Its run
+        # page in the Airflow UI shows it on its way to the approval.
         return await _trigger(
-            request, found, CLOSING_DAG_ID, tenant_id, fiscal_year, "Closing", open_run=True
+            request,
+            found,
+            CLOSING_DAG_ID,
+            tenant_id,
+            lambda company: {"company": company.org_number, "fiscal_year": start.isoformat()},
+            f"Closing of the fiscal year from {start}",
+            open_run=True,
         )
 
     async def _trigger(
@@ -544,16 +591,12 @@ def create_app() -> FastAPI:
         person: Person,
         dag_id: str,
         tenant_id: str,
-        year: str,
+        conf: Callable[[CompanyStatus], dict[str, Any]],
         label: str,
         *,
         open_run: bool = False,
     ) -> Response:
         here = where(request)
-        try:
-            fiscal_year = _fiscal_year(year)
-        except ValueError as exc:
-            return page.message(request, "Not started", str(exc), status_code=400, person=person)
         listing = await run_in_threadpool(_load_companies, here)
         company = next((c for c in listing["companies"] if c.tenant_id == tenant_id), None)
         if company is None or company.connection.status != "connected":
@@ -564,21 +607,18 @@ def create_app() -> FastAPI:
                 status_code=409,
                 person=person,
             )
-        root = request.scope.get("integrations.root_app")
-        note = f"{label} for {company.label} from the Integrations view by {person.name}"
+        root = request.scope.get(ROOT_APP_KEY)
+        note = f"{label} for {company.label}, from the Integrations view by {person.name}"
         try:
             async with AirflowApi(root, person.token) as api:
-                run = await api.trigger(
-                    dag_id, {"company": tenant_id, "fiscal_year": fiscal_year}, note
-                )
+                run = await api.trigger(dag_id, conf(company), note)
         except AirflowApiError as exc:
             return page.message(request, "Not started", str(exc), status_code=400, person=person)
-        year_text = f"fiscal year {fiscal_year}" if fiscal_year else "the latest ended year"
         log.info("%s run %s triggered for %s by %s", dag_id, run.run_id, tenant_id, person.user_id)
-        text = f"{label} for {company.label} ({year_text}): run {run.run_id}."
         link = run_url(here.ui_root, dag_id, run.run_id)
         if open_run:
             return _redirect(link, here, None)
+        text = f"{label} for {company.label}: run {run.run_id}."
         return _redirect(f"{here.view}/", here, ("ok", text, link))
 
     @app.get("/companies/{tenant_id}/export", response_class=HTMLResponse)

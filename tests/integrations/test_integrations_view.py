@@ -355,7 +355,10 @@ def test_fetch_triggers_the_extract_for_the_company_and_year(view: View) -> None
     answer = user.post(fetch, {"csrf_token": csrf_of(user.view()), "fiscal_year": "2024"})
     assert answer.status_code == 303, answer.text
     page = user.view()
-    assert "Fetching SIE4 data for" in page and "/dags/fortnox_extract/runs/" in page
+    assert (
+        "Fetching SIE4 data (fiscal year 2024) for" in page
+        and "/dags/fortnox_extract/runs/" in page
+    )
     runs = user.client.get("/api/v2/dags/fortnox_extract/dagRuns").json()
     confs = [r["conf"] for r in runs["dag_runs"]]
     assert {"company": tenant, "fiscal_year": 2024} in confs
