@@ -32,6 +32,7 @@ from include.warehouse.partition import (
     SOURCE_KINDS,
     AfterTable,
     LoadResult,
+    OlderExtractError,
     SourceKind,
     load_columns,
     partition_counts,
@@ -46,6 +47,7 @@ __all__ = [
     "AfterTable",
     "CompanyIdentity",
     "LoadResult",
+    "OlderExtractError",
     "OpenItems",
     "SourceKind",
     "company_identity",
@@ -94,11 +96,17 @@ def load_sie(
     """Load one SIE file, replacing its (company, fiscal year) partition atomically.
 
     The same file (same SHA-256) already current in its partition is a no-op
-    (``skipped=True``) unless ``force``. A rejected file raises ``SieError``
-    naming the file and lines, and nothing is written. ``after_table(name)``
-    is called after each table is written (a test hook to fail mid-load).
-    ``open_items`` ({"ar": rows, "ap": rows}, see :func:`load_open_items`) replace the
-    partition's year-end open items in the same transaction as its books.
+    (``skipped=True``, ``extract_id`` the partition's extract) unless ``force``. A
+    rejected file raises ``SieError`` naming the file and lines, and nothing is
+    written. A file older than the partition's books raises ``OlderExtractError``
+    unless ``force`` (see ``partition.older_than``). ``after_table(name)`` is called
+    after each table is written (a test hook to fail mid-load).
+
+    ``open_items`` ({"ar": rows, "ap": rows}, see :func:`load_open_items`) are the
+    extract's year-end open items: they belong to the partition's extract like its
+    books. A load that replaces the partition replaces them too, and without
+    ``open_items`` the partition is left with none. The same books with the same
+    open items are a no-op; with other open items, the partition is replaced.
     """
     data, path_name = _read_bytes(source)
     name = file_name or path_name or "<bytes>"

@@ -8,6 +8,7 @@ in the partition is a no-op.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -17,18 +18,18 @@ import sqlalchemy as sa
 
 from include.sie4.records import Diagnostic
 from include.warehouse import schema
-from include.warehouse.bulk_tables import (
-    ROW_COLUMNS,
-    ROW_OBJECT_COLUMNS,
-    VOUCHER_COLUMNS,
-    Partition,
-)
+from include.warehouse.bulk_tables import ROW_COLUMNS, VOUCHER_COLUMNS, Partition, voucher_rows
 from include.warehouse.engine import EngineLike, engine_for
 from include.warehouse.header import header_rows
 from include.warehouse.identity import company_identity, current_fiscal_year, upsert_company
 from include.warehouse.pg_copy import insert_postgres
 from include.warehouse.sqlite_writer import insert_sqlite
-from include.warehouse.subledger import OpenItems, replace_open_items
+from include.warehouse.subledger import (
+    OpenItems,
+    check_open_items,
+    same_open_items,
+    write_open_items,
+)
 
 if TYPE_CHECKING:
     from include.sie4.bulk import SieColumns
@@ -54,6 +55,53 @@ class LoadResult:
     warnings: tuple[Diagnostic, ...] = field(default=())
 
 
+class OlderExtractError(Exception):
+    """The extract is older than the books its partition holds; not loaded (``force`` overrides)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Extract:
+    """What decides which of two extracts of a partition is newer."""
+
+    extract_id: str
+    source_kind: str
+    file_name: str
+    generated_on: date | None
+
+
+# Landing-zone extract ids begin with their publish time (include/ingest/extract.py).
+_PUBLISHED_AT = re.compile(r"^(\d{8}T\d{6})(\d{0,6})Z-")
+
+
+def _published_at(extract: _Extract) -> datetime | None:
+    found = _PUBLISHED_AT.match(extract.extract_id) if extract.source_kind == "fortnox" else None
+    if found is None:
+        return None
+    seconds, fraction = found.groups()
+    return datetime.strptime(seconds + fraction.ljust(6, "0"), "%Y%m%dT%H%M%S%f")
+
+
+def older_than(new: _Extract, current: _Extract) -> str | None:
+    """Why ``new`` holds older books than ``current``, or None when it does not (or cannot tell).
+
+    Two landing-zone extracts compare by publish time (their ids sort by it);
+    otherwise two files compare by their ``#GEN`` date, the day the accounting
+    program wrote them. The same day is not older. When load time is all that is
+    known, nothing is refused: an old file can be loaded today.
+    """
+    if new.extract_id == current.extract_id:
+        return None
+    new_at, current_at = _published_at(new), _published_at(current)
+    if new_at is not None and current_at is not None:
+        if new_at < current_at:
+            shown = "%Y-%m-%d %H:%M:%S"
+            return f"fetched from Fortnox {new_at:{shown}}, the books there {current_at:{shown}}"
+        return None
+    if new.generated_on and current.generated_on and new.generated_on < current.generated_on:
+        return f"written (#GEN) {new.generated_on}, the books there {current.generated_on}"
+    return None
+
+
 def _lock_partition(conn: sa.Connection, company_id: int, fy_start: date) -> None:
     # PostgreSQL: serialise loads of one partition; SQLite: BEGIN IMMEDIATE already did.
     if conn.dialect.name == "postgresql":
@@ -63,17 +111,23 @@ def _lock_partition(conn: sa.Connection, company_id: int, fy_start: date) -> Non
         )
 
 
-def _current_sha256(conn: sa.Connection, company_id: int, fy_start: date) -> str | None:
+def _current_extract(
+    conn: sa.Connection, company_id: int, fy_start: date
+) -> tuple[str, _Extract] | None:
+    """(sha256, extract) of the partition's current books, None for an empty partition."""
     fy, ex = schema.fiscal_year, schema.extract
-    return conn.execute(
-        sa.select(ex.c.sha256)
+    row = conn.execute(
+        sa.select(ex.c.sha256, ex.c.extract_id, ex.c.source_kind, ex.c.file_name, ex.c.generated_on)
         .select_from(fy.join(ex, ex.c.extract_id == fy.c.extract_id))
         .where(
             fy.c.company_id == company_id,
             fy.c.fiscal_year_start == fy_start,
             fy.c.year_index == 0,
         )
-    ).scalar_one_or_none()
+    ).one_or_none()
+    if row is None:
+        return None
+    return row.sha256, _Extract(row.extract_id, row.source_kind, row.file_name, row.generated_on)
 
 
 def _extract_exists(conn: sa.Connection, extract_id: str) -> bool:
@@ -141,6 +195,9 @@ def load_columns(
         )
     extract_id = extract_id or f"{source_kind}-{sha256[:24]}"
     header = header_rows(doc, fy_start, fy_end, from_file)
+    # Checked before the transaction: a bad value names its invoice and field.
+    subledger = check_open_items(open_items) if open_items is not None else None
+    incoming = _Extract(extract_id, source_kind, file_name, doc.generated_on)
 
     engine, owned = engine_for(url_or_engine)
     try:
@@ -171,17 +228,35 @@ def load_columns(
                 "landing_path": landing_path,
                 "warning_count": len(warnings),
                 "loaded_at": datetime.now(UTC),
+                "generated_on": doc.generated_on,
             }
-            if not force and _current_sha256(conn, company_id, fy_start) == sha256:
-                # Same books: the partition is untouched. A new extract id for the
-                # same bytes (a repeated Fortnox fetch) is still recorded as received.
+            found = _current_extract(conn, company_id, fy_start)
+            current_sha256, current = found if found is not None else (None, None)
+            if (
+                not force
+                and current_sha256 == sha256
+                and current is not None
+                and (subledger is None or same_open_items(conn, subledger, company_id, fy_start))
+            ):
+                # Same books (and the same open items, if any came): the partition and its
+                # lineage are untouched. A new extract id for the same bytes (a repeated
+                # Fortnox fetch) is still recorded as received.
                 if not _extract_exists(conn, extract_id):
                     _register_extract(conn, extract_values, extract_id=extract_id, sha256=sha256)
                 counts = partition_counts(conn, company_id, fy_start)
-                counts |= _write_open_items(conn, open_items, company_id, fy_start, extract_id)
-                return replace(result, counts=counts)
+                return replace(result, counts=counts, extract_id=current.extract_id)
+            if not force and current is not None:
+                why = older_than(incoming, current)
+                if why:
+                    raise OlderExtractError(
+                        f"{file_name}: not loaded: extract {extract_id} is older than the "
+                        f"books of {identity.name} ({identity.org_number or identity.key}) "
+                        f"{fy_start}..{fy_end} in the warehouse, extract {current.extract_id} "
+                        f"({current.file_name}): {why}. Load it with force=True "
+                        "(CLI: --force) to replace the newer books anyway."
+                    )
 
-            for table in schema.PARTITION_TABLES:
+            for table in schema.PARTITION_TABLES:  # books and open items: one lineage
                 conn.execute(
                     sa.delete(table).where(
                         table.c.company_id == company_id, table.c.fiscal_year_start == fy_start
@@ -190,25 +265,11 @@ def load_columns(
             _register_extract(conn, extract_values, extract_id=extract_id, sha256=sha256)
             part = Partition(company_id, fy_start, extract_id)
             counts = _write_partition(conn, part, header, columns, after_table)
-            counts |= _write_open_items(conn, open_items, company_id, fy_start, extract_id)
+            counts |= write_open_items(conn, subledger or {}, company_id, fy_start, extract_id)
         return replace(result, counts=counts, skipped=False)
     finally:
         if owned:
             engine.dispose()
-
-
-def _write_open_items(
-    conn: sa.Connection,
-    open_items: OpenItems | None,
-    company_id: int,
-    fy_start: date,
-    extract_id: str,
-) -> dict[str, int]:
-    """Year-end open items that came with the file, in the same transaction as its books."""
-    return {
-        f"{kind}_open_item": replace_open_items(conn, kind, rows, company_id, fy_start, extract_id)
-        for kind, rows in (open_items or {}).items()
-    }
 
 
 def _write_partition(
@@ -235,8 +296,7 @@ def _write_partition(
     insert = insert_postgres if conn.dialect.name == "postgresql" else insert_sqlite
     bulk = (
         (schema.voucher, columns.vouchers, VOUCHER_COLUMNS),
-        (schema.voucher_row, columns.rows, ROW_COLUMNS),
-        (schema.voucher_row_object, columns.row_objects, ROW_OBJECT_COLUMNS),
+        (schema.voucher_row, voucher_rows(columns.rows, columns.row_objects), ROW_COLUMNS),
     )
     for table, data, mapping in bulk:
         insert(conn, table, data, mapping, part)

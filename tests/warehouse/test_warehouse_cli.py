@@ -78,3 +78,20 @@ def test_python_dash_m_uses_warehouse_url(tmp_path: Path, repo_root: Path) -> No
     )
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "env.db").is_file()
+
+
+def test_older_file_exits_1_and_force_loads_it(
+    tmp_path: Path, fixtures_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'wh.db'}"
+    main(["migrate", "--url", url])
+    original = fixtures_dir / "testbolaget_2024.se"
+    newer = tmp_path / "newer.se"
+    newer.write_bytes(original.read_bytes().replace(b"#GEN 20250110", b"#GEN 20250301"))
+    assert main(["load", str(newer), "--url", url]) == 0
+    capsys.readouterr()
+    assert main(["load", str(original), "--url", url]) == 1
+    err = capsys.readouterr().err
+    assert "testbolaget_2024.se: not loaded" in err and "--force" in err
+    assert main(["load", str(original), "--url", url, "--force"]) == 0
+    assert "testbolaget_2024.se: loaded" in capsys.readouterr().out
