@@ -95,3 +95,31 @@ def test_older_file_exits_1_and_force_loads_it(
     assert "testbolaget_2024.se: not loaded" in err and "--force" in err
     assert main(["load", str(original), "--url", url, "--force"]) == 0
     assert "testbolaget_2024.se: loaded" in capsys.readouterr().out
+
+
+def test_python_dash_m_load_runs_without_pandas_and_scipy(
+    tmp_path: Path, repo_root: Path, fixtures_dir: Path
+) -> None:
+    """The CLI process keeps pandas and scipy out (start-up time); loading still works."""
+    url = f"sqlite:///{tmp_path / 'wh.db'}"
+    main(["migrate", "--url", url])
+    probe = (
+        "import runpy, sys\n"
+        "try:\n"
+        "    runpy.run_module('include.warehouse', run_name='__main__')\n"
+        "finally:\n"
+        "    loaded = sorted(m for m in ('pandas', 'scipy') if m in sys.modules)\n"
+        "    print('imported:', loaded, file=sys.stderr)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, "load", str(fixtures_dir / "testbolaget_2024.se")],
+        cwd=repo_root,
+        env={**os.environ, "WAREHOUSE_URL": url, "PYTHONPATH": str(repo_root)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "testbolaget_2024.se: loaded" in done.stdout
+    assert "imported: []" in done.stderr
