@@ -26,17 +26,6 @@ from include.warehouse.schema import (
 
 D = Decimal
 FY2024 = date(2024, 1, 1)
-# The view voucher_row_object: the columns of the former table of one row per object.
-ROW_OBJECT_VIEW = sa.table(
-    "voucher_row_object",
-    sa.column("company_id", sa.Integer),
-    sa.column("fiscal_year_start", sa.Date),
-    sa.column("row_index", sa.BigInteger),
-    sa.column("position", sa.Integer),
-    sa.column("dimension", sa.Text),
-    sa.column("object_id", sa.Text),
-    sa.column("extract_id", sa.Text),
-)
 
 
 class Boom(RuntimeError):
@@ -158,14 +147,7 @@ def test_load_fills_every_table(warehouse_url: str, main_file: Path) -> None:
         (1, "100", None, '[["1", "100"]]'),
         (5, "200", "P1", '[["1", "200"], ["6", "P1"]]'),
     ]
-    # The view with the columns of the former table of one row per object.
-    view = ROW_OBJECT_VIEW
-    row_objects = _rows(warehouse_url, sa.select(view).order_by(view.c.row_index, view.c.position))
-    assert [tuple(o) for o in row_objects] == [
-        (result.company_id, FY2024, 1, 0, "1", "100", result.extract_id),
-        (result.company_id, FY2024, 5, 0, "1", "200", result.extract_id),
-        (result.company_id, FY2024, 5, 1, "6", "P1", result.extract_id),
-    ]
+    # The view voucher_row_object: tests/warehouse/test_warehouse_row_objects.py
 
 
 EXPECTED_TRIAL_BALANCE = {
