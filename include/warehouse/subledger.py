@@ -131,7 +131,7 @@ def write_open_items(
         "extract_id": extract_id,
     }
     counts: dict[str, int] = {}
-    for kind in KINDS if not checked else checked:
+    for kind in checked or KINDS:
         rows = checked.get(kind, [])
         if rows:
             conn.execute(sa.insert(_table(kind)), [{**keys, **row} for row in rows])
