@@ -2,8 +2,11 @@
 
 It locks the partition, deletes its rows from every partition table and
 writes the new ones, so readers see the old books or the new, never a mix,
-and a failure leaves the old books untouched. The same file already current
-in the partition is a no-op.
+and a failure leaves the old books untouched. Everything in a partition has
+one lineage, the extract it came from: its books and its year-end open
+items are replaced, kept or removed together. The same file already current
+in the partition (with the same open items, if any come) is a no-op; an
+extract older than the partition's is refused unless forced (``older_than``).
 """
 
 from __future__ import annotations
