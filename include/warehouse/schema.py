@@ -25,8 +25,9 @@ from include.warehouse.types import Kronor, Money, Quantity
 metadata = sa.MetaData()
 
 # Foreign keys are declared on the small tables; the bulk-loaded fact tables
-# (voucher, voucher_row, voucher_row_object) rely on the loader writing whole
-# partitions in one transaction, because per-row FK checks would halve COPY speed.
+# (voucher, voucher_row) rely on the loader writing whole partitions in one
+# transaction, because per-row FK checks would halve COPY speed. A row's objects
+# are columns of voucher_row (the view voucher_row_object lists them one per row).
 
 
 def _partition_columns(*, fk: bool = True) -> list[sa.Column[object]]:
@@ -106,6 +107,7 @@ extract = sa.Table(
         nullable=True,
         comment="#KSUMMA outcome of the read: ok, absent or mismatch; null: not recorded",
     ),
+    sa.Column("generated_on", sa.Date, comment="#GEN: the day the file was written"),
     sa.CheckConstraint("source_kind IN ('fortnox', 'inbox', 'cli')", name="ck_extract_source_kind"),
     comment="Every file loaded (lineage); a partition points at its current extract",
 )
@@ -268,23 +270,24 @@ voucher_row = sa.Table(
         nullable=False,
         comment="Counts towards balances (TRANS; RTRANS without twin; never BTRANS)",
     ),
+    sa.Column(
+        "cost_centre",
+        sa.Text,
+        comment="Object of dimension 1 (cost centre) on the row, the first if several",
+    ),
+    sa.Column(
+        "project",
+        sa.Text,
+        comment="Object of dimension 6 (project) on the row, the first if several",
+    ),
+    sa.Column(
+        "objects",
+        sa.Text,
+        comment="All objects on the row, JSON [[dimension, object_id], ...]; null when none",
+    ),
     _extract_column(fk=False),
     sa.PrimaryKeyConstraint("company_id", "fiscal_year_start", "row_index"),
     comment="Voucher rows (#TRANS, #RTRANS, #BTRANS)",
-    sqlite_with_rowid=False,  # one B-tree (the key) instead of two: faster bulk insert
-)
-
-voucher_row_object = sa.Table(
-    "voucher_row_object",
-    metadata,
-    *_partition_columns(fk=False),
-    sa.Column("row_index", sa.BigInteger, nullable=False),
-    sa.Column("position", sa.SmallInteger, nullable=False, comment="Order in the object list"),
-    sa.Column("dimension", sa.Text, nullable=False),
-    sa.Column("object_id", sa.Text, nullable=False),
-    _extract_column(fk=False),
-    sa.PrimaryKeyConstraint("company_id", "fiscal_year_start", "row_index", "position"),
-    comment="Objects on a voucher row ({dimension object_id ...})",
     sqlite_with_rowid=False,  # one B-tree (the key) instead of two: faster bulk insert
 )
 
@@ -563,9 +566,11 @@ approval = sa.Table(
     comment="Approvals and rejections of closings; the export sends only approved sets",
 )
 
-# Delete order (children before parents) when a partition is replaced.
+# Delete order (children before parents) when a partition is replaced. The open items
+# belong to the partition's extract too: replaced, kept or removed with its books.
 PARTITION_TABLES: tuple[sa.Table, ...] = (
-    voucher_row_object,
+    ar_open_item,
+    ap_open_item,
     voucher_row,
     voucher,
     object_balance,
