@@ -84,6 +84,7 @@ class ApiRequest:
     query: Mapping[str, str]  # names lowercased
     body: bytes
     base_url: str
+    content_type: str = ""  # the request's Content-Type (multipart uploads)
 
 
 # Which scope each top-level resource needs.
@@ -99,6 +100,10 @@ RESOURCE_SCOPES = {
     "supplierinvoices": "supplierinvoice",
     "supplierinvoicepayments": "payment",
     "settings": "settings",
+    # The file API (include.fortnox_sandbox.files); scope names as Fortnox documents them.
+    "inbox": "inbox",
+    "archive": "archive",
+    "voucherfileconnections": "connectfile",
 }
 
 
