@@ -468,6 +468,12 @@ class _HTTPServer(ThreadingHTTPServer):
     block_on_close = False
     allow_reuse_address = True
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        # A client that went away mid-answer (killed, timed out) is not a server error.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)  # type: ignore[arg-type]
+
 
 class SandboxServer:
     """The sandbox on a socket; a context manager for tests.
