@@ -143,6 +143,19 @@ def test_sends_each_voucher_once_with_its_file_and_a_rerun_sends_nothing(
         "file_id",
         "verified",
     }
+    # A new SIE extract of the year shows them, rows and amounts as approved.
+    from include.sie4.reader import read_sie
+
+    with session.client(closing.tenant["TenantId"]) as client:
+        sie = read_sie(client.sie(report.vouchers[0].financial_year_id or 0))
+    in_sie = {(v.series, v.number): v for v in sie.vouchers}
+    for line, voucher in zip(report.vouchers, vouchers, strict=True):
+        exported = in_sie[(line.fortnox_series, str(line.fortnox_number))]
+        assert exported.text == voucher.description and exported.date == voucher.voucher_date
+        assert sorted((r.account, r.amount) for r in exported.postings) == sorted(
+            (r.account, r.amount) for r in voucher.rows
+        )
+
     rows = {r["idempotency_key"]: r for r in closing.outbox()}
     assert {r["state"] for r in rows.values()} == {"sent"}
     assert {r["attempts"] for r in rows.values()} == {1}
