@@ -8,6 +8,7 @@ sandbox tenant, voucher sets the sandbox accepts, and an approval of them.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -92,6 +93,17 @@ def closing_voucher(
         rows=rows,
         attachment=document,
     )
+
+
+def refused_voucher(index: int, *, tag: str = "", attachment: bool = False) -> ClosingVoucher:
+    """A voucher Fortnox refuses (4xx): its first row is on account 9999, which no chart has."""
+    voucher = closing_voucher(index, tag=tag, attachment=attachment)
+    amount = Decimal("10.00")
+    rows = (
+        ClosingRow("9999", amount, Decimal(0), "Konto som inte finns"),
+        ClosingRow("1930", Decimal(0), amount),
+    )
+    return dataclasses.replace(voucher, rows=rows)
 
 
 def closing_vouchers(

@@ -123,9 +123,13 @@ class TenantApi:
         self._sie_cache: dict[tuple[int, int], bytes] = {}
 
     def handle(self, request: ApiRequest) -> Reply:
+        return self.guarded(self._route, request)
+
+    def guarded(self, route: Callable[[ApiRequest], Reply], request: ApiRequest) -> Reply:
+        """``route(request)`` under the tenant's lock, an ApiError as its error answer."""
         with self.lock:
             try:
-                return self._route(request)
+                return route(request)
             except ApiError as exc:
                 return exc.reply()
 

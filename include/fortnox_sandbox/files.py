@@ -64,11 +64,7 @@ class FileApi:
         return self.api.tenant
 
     def handle(self, request: ApiRequest) -> Reply:
-        with self.api.lock:
-            try:
-                return self._route(request)
-            except ApiError as exc:
-                return exc.reply()
+        return self.api.guarded(self._route, request)
 
     def _route(self, req: ApiRequest) -> Reply:
         parts = [p for p in req.path.split("/") if p]

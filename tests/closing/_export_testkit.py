@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 from cryptography.fernet import Fernet
 
 from include.closing.export_testing import SandboxCount, paced_session, sandbox_count
@@ -58,9 +58,9 @@ def export_world(root: Path, *, companies: int = 3, seed: int = 21) -> Iterator[
         "FORTNOX_TOKEN_KEY": Fernet.generate_key().decode(),
         "FORTNOX_PACER_DIR": str(root / "pacer"),
     }
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, value)
         with connected_sandbox(
             token_store_url=f"sqlite:///{root / 'tokens.db'}",
             companies=companies,
@@ -70,12 +70,6 @@ def export_world(root: Path, *, companies: int = 3, seed: int = 21) -> Iterator[
             rate_window_s=RATE_WINDOW,
         ) as local:
             yield World(local, root, env)
-    finally:
-        for key, value in old.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 NO_FAULTS = {

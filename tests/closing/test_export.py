@@ -21,6 +21,7 @@ from include.closing.export_testing import (
     closing_voucher,
     closing_vouchers,
     link_company,
+    refused_voucher,
     sandbox_count,
 )
 from include.closing.fortnox_body import fortnox_voucher_body
@@ -203,13 +204,7 @@ def test_refusal_fails_the_voucher_without_retry_the_others_go(
 ) -> None:
     closing = sqlite_closing
     good = closing_vouchers(2, tag="refusal")
-    bad = dataclasses.replace(
-        closing_voucher(9, tag="refusal"),
-        rows=(
-            ClosingRow("9999", Decimal("10.00"), Decimal(0)),  # no such account in Fortnox
-            ClosingRow("1930", Decimal(0), Decimal("10.00")),
-        ),
-    )
+    bad = refused_voucher(9, tag="refusal", attachment=True)  # account 9999: no such account
     approval = closing.approve((good[0], bad, good[1]))
     report = run(closing, approval.approval_id, session)
 

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from include.closing.export_testing import approve, closing_voucher, closing_vouchers, link_company
-from include.closing.models import ClosingRow
+from include.closing.export_testing import (
+    approve,
+    closing_vouchers,
+    link_company,
+    refused_voucher,
+)
 from tests.closing._export_testkit import World, export_world
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
@@ -80,17 +82,11 @@ def test_exit_1_when_a_voucher_is_refused_and_2_when_the_export_is(
     world: World, sqlite_url: str
 ) -> None:
     company_id = link_company(sqlite_url, world.tenant(0))
-    bad = dataclasses.replace(
-        closing_voucher(1, tag="cli-bad", attachment=False),
-        rows=(
-            ClosingRow("9999", Decimal("5.00"), Decimal(0)),
-            ClosingRow("1930", Decimal(0), Decimal("5.00")),
-        ),
-    )
+    bad = refused_voucher(1, tag="cli-bad")
     approval = approve(sqlite_url, company_id, YEAR, (bad,))
-    refused_voucher = cli(world, "--url", sqlite_url, "--approval", approval.approval_id, "--json")
-    assert refused_voucher.returncode == 1
-    (line,) = json.loads(refused_voucher.stdout)["vouchers"]
+    refused_one = cli(world, "--url", sqlite_url, "--approval", approval.approval_id, "--json")
+    assert refused_one.returncode == 1
+    (line,) = json.loads(refused_one.stdout)["vouchers"]
     assert line["state"] == "failed" and "9999" in line["detail"]
 
     rejection = approve(
