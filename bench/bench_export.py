@@ -108,7 +108,7 @@ def main() -> int:
     per_endpoint = ", ".join(f"{k} {v}" for k, v in sorted(stats["by_endpoint"].items()))
     attachments = "none" if args.no_attachments else "one per voucher"
     lines = [
-        "## Closing export: vouchers to one company at Fortnox's rate limit",
+        "# Closing export: vouchers to one company at Fortnox's rate limit",
         "",
         f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.node()}: "
         f"{os.cpu_count()} cores, Python {platform.python_version()}, load average "
