@@ -63,6 +63,8 @@ def run_export(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     """Run ``export`` from parsed arguments; returns the exit status."""
     from datetime import timedelta
 
+    import sqlalchemy as sa
+
     from include.closing.approval import ApprovalError
     from include.closing.export import ExportBusy, ExportRefused, ExportSettings, export_approval
     from include.fortnox.config import FortnoxSettings
@@ -100,6 +102,10 @@ def run_export(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
         return refused(str(exc), EXIT_REFUSED)
     except ExportBusy as exc:
         return refused(str(exc), EXIT_NOT_DONE)
+    except sa.exc.DBAPIError as exc:  # e.g. the warehouse is locked or unreachable
+        # The driver's message only: SQLAlchemy's own text would add the statement.
+        print(f"error: the warehouse failed: {exc.orig}", file=sys.stderr)
+        return EXIT_NOT_DONE
     finally:
         session.close()
     if args.json:
