@@ -429,3 +429,30 @@ def test_compare_voucher_names_every_difference() -> None:
     assert problems[0] == "its Comments do not carry the idempotency key"
     assert problems[1].startswith("rows missing: 6540 debit 2973.00 cc 200")
     assert problems[2].startswith("rows not approved: 6540 debit 2974.00 cc 200")
+
+
+def test_approvals_to_export_from_events_and_manual_params(sqlite_closing: Closing) -> None:
+    from include.closing.export_dag import ExportNotDone, approvals_to_export, final_failure
+
+    closing = sqlite_closing
+    first = closing.approve(closing_vouchers(1, tag="events"))
+    second = closing.approve(closing_vouchers(2, tag="events"))
+    events = [
+        {"approval_id": first.approval_id},
+        {"approval_id": second.approval_id},
+        {"approval_id": first.approval_id},  # the same event delivered twice
+    ]
+    assert approvals_to_export(closing.url, events) == [first.approval_id, second.approval_id]
+    assert approvals_to_export(closing.url, events, approval_id="apr-x") == ["apr-x"]
+    org = closing.tenant["OrganizationNumber"]
+    by_company = approvals_to_export(closing.url, [], company=org, fiscal_year=2025)
+    assert by_company == [second.approval_id]  # the latest decision
+    with pytest.raises(ExportRefused, match="no approval"):
+        approvals_to_export(closing.url, [], company=org, fiscal_year=2024)
+
+    assert final_failure(NotApproved("rejected")) and final_failure(OutboxConflict("sent"))
+    assert not final_failure(RuntimeError("anything else: let Airflow retry"))
+    pending = ExportReport("a", "k", YEAR, "t", (), error="HTTP 503", retryable=True)
+    assert not final_failure(ExportNotDone(pending))
+    refused = ExportReport("a", "k", YEAR, "t", (), error="HTTP 403", retryable=False)
+    assert final_failure(ExportNotDone(refused))
