@@ -20,7 +20,16 @@ RUNS = {
     "load": [sys.executable, str(BENCH / "bench_load.py"), "--write-results"],
     "extract": [sys.executable, str(BENCH / "bench_extract.py"), "--write"],
 }
-ORDER = ["parse", "sie4-record", "books", "load", "extract", "fortnox-client", "fortnox-sandbox"]
+ORDER = [
+    "parse",
+    "sie4-record",
+    "books",
+    "load",
+    "extract",
+    "fortnox-client",
+    "fortnox-sandbox",
+    "export",
+]
 
 
 def merge() -> Path:
