@@ -152,7 +152,6 @@ class Tenant:
     foreign_invoices: dict[int, ForeignAmount] = field(default_factory=dict)
     foreign_supplier_invoices: dict[int, ForeignAmount] = field(default_factory=dict)
 
-
     # The file API: uploaded files by Id (upload order), connections by file Id.
     files: dict[str, StoredFile] = field(default_factory=dict)
     file_connections: dict[str, FileConnection] = field(default_factory=dict)
