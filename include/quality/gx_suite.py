@@ -220,7 +220,7 @@ def run_suite(
         suite.add_expectation(
             WarehouseCheck(
                 unexpected_rows_query=check.query(sql, config),
-                description=f"**{check.name}** ({check.severity}): {check.holds}",
+                description=f"{check.name} ({check.severity}): {check.holds}",
                 meta={"check": check.name, "severity": check.severity},
             )
         )
@@ -290,31 +290,57 @@ def page_path(data_root: Path, key: ValidationResultIdentifier) -> Path:
     return data_docs_root(data_root) / "validations" / suite / run_name / run_time / f"{batch}.html"
 
 
+def result_keys(qc: QualityContext, run_names: Sequence[str]) -> list[ValidationResultIdentifier]:
+    """The stored validation results of these runs (run name = dq run id)."""
+    wanted = set(run_names)
+    store = qc.context.validation_results_store
+    return [k for k in store.list_keys() if k.run_id.run_name in wanted]
+
+
 def build_data_docs(
     qc: QualityContext, keys: Sequence[ValidationResultIdentifier]
 ) -> Mapping[ValidationResultIdentifier, Path]:
-    """Render the pages of ``keys``, prune old results, rebuild the one index.
+    """Render the pages of ``keys`` (and of any stored result still without a page, e.g. from
+    a run whose docs step never ran), prune old results and rebuild the one index.
 
-    Serialised by a file lock: mapped tasks of one DAG run, or a DAG run and the CLI, may
-    build at the same time, and the index is one file.
+    Serialised by a file lock: a DAG run and the CLI may build at the same time, and the
+    index is one file.
     """
     with _site_lock(qc.data_root):
-        _prune(qc)
-        qc.context.build_data_docs(site_names=[SITE_NAME], resource_identifiers=list(keys))
+        pruned = _prune(qc)
+        todo = {k.to_tuple(): k for k in keys}
+        for key in qc.context.validation_results_store.list_keys():
+            if not page_path(qc.data_root, key).exists():
+                todo.setdefault(key.to_tuple(), key)
+        if not todo and pruned:
+            newest = max(qc.context.validation_results_store.list_keys(), default=None, key=_age)
+            if newest is not None:
+                todo[newest.to_tuple()] = newest  # an empty list would render every page
+        if todo:
+            qc.context.build_data_docs(
+                site_names=[SITE_NAME], resource_identifiers=list(todo.values())
+            )
     return {key: page_path(qc.data_root, key) for key in keys}
 
 
-def _prune(qc: QualityContext) -> None:
+def _age(key: ValidationResultIdentifier) -> tuple[str, str]:
+    return (str(key.run_id.run_time), key.run_id.run_name or "")
+
+
+def _prune(qc: QualityContext) -> bool:
     """Keep the newest results of each partition in the site (dq_run keeps every run)."""
     store = qc.context.validation_results_store
     by_batch: dict[str, list[ValidationResultIdentifier]] = {}
     for key in store.list_keys():
         by_batch.setdefault(key.batch_identifier, []).append(key)
-    for keys in by_batch.values():
-        keys.sort(key=lambda k: (str(k.run_id.run_time), k.run_id.run_name), reverse=True)
-        for old in keys[KEEP_RESULTS_PER_PARTITION:]:
+    pruned = False
+    for batch_keys in by_batch.values():
+        batch_keys.sort(key=_age, reverse=True)
+        for old in batch_keys[KEEP_RESULTS_PER_PARTITION:]:
             store.remove_key(old)
             page_path(qc.data_root, old).unlink(missing_ok=True)
+            pruned = True
+    return pruned
 
 
 def index_page(data_root: Path) -> Path:
