@@ -213,24 +213,37 @@ ORDER BY res.account"""
 
 
 def q_balance_sheet_balances(sql: Sql, config: CheckConfig) -> str:
-    # The file's own balance sheet (#UB of classes 1-2) and income statement (#RES of
+    # The file's own balance sheet (#UB 0 of classes 1-2) and income statement (#RES 0 of
     # classes 3-8): assets + (equity and liabilities, negative) + (result, profit negative) = 0.
+    # Three figures explain a failure: the opening balance sheet's own imbalance (#IB 0), the
+    # previous year's result (#RES -1: often it is not in the opening equity yet) and results
+    # booked outside classes 3-8.
     cls = "substr(bal.account, 1, 1)"
+    is_result = f"{cls} BETWEEN '3' AND '8'"
+
+    def total(condition: str) -> str:
+        return f"SUM(CASE WHEN {condition} THEN bal.amount ELSE 0 END)"
+
     return f"""WITH {PART},
 totals AS (
     SELECT
-        SUM(CASE WHEN bal.kind = 'UB' AND {cls} = '1' THEN bal.amount ELSE 0 END) AS assets,
-        SUM(CASE WHEN bal.kind = 'UB' AND {cls} = '2' THEN bal.amount ELSE 0 END) AS claims,
-        SUM(CASE WHEN bal.kind = 'RES' AND {cls} BETWEEN '3' AND '8'
-            THEN bal.amount ELSE 0 END) AS result
+        {total(f"bal.year_index = 0 AND bal.kind = 'UB' AND {cls} = '1'")} AS assets,
+        {total(f"bal.year_index = 0 AND bal.kind = 'UB' AND {cls} = '2'")} AS claims,
+        {total(f"bal.year_index = 0 AND bal.kind = 'RES' AND {is_result}")} AS result,
+        {total(f"bal.year_index = 0 AND bal.kind = 'IB' AND {cls} IN ('1', '2')")} AS opening,
+        {total(f"bal.year_index = -1 AND bal.kind = 'RES' AND {is_result}")} AS previous,
+        {total(f"bal.year_index = 0 AND bal.kind = 'RES' AND NOT {is_result}")} AS elsewhere
     FROM balance bal
-    WHERE {of_part("bal")} AND bal.year_index = 0 AND bal.is_effective
+    WHERE {of_part("bal")} AND bal.year_index IN (0, -1) AND bal.is_effective
 )
 SELECT {sql.ore("t.assets")} AS expected,
     {sql.ore("-(t.claims + t.result)")} AS actual,
     {sql.ore("-t.claims")} AS equity_and_liabilities,
     {sql.ore("-t.result")} AS year_result,
     {sql.ore("-(t.assets + t.claims + t.result)")} AS difference,
+    {sql.ore("t.opening")} AS opening_difference,
+    {sql.ore("-t.previous")} AS previous_year_result,
+    {sql.ore("-t.elsewhere")} AS result_outside_3_8,
     COUNT(*) OVER () AS {COUNT_COLUMN}
 FROM totals t
 WHERE t.assets + t.claims + t.result <> 0"""
@@ -258,7 +271,7 @@ unknown AS (
     GROUP BY r.account
 )
 SELECT u.account, u.row_count, {sql.ore("u.amount")} AS amount,
-    v.series, v.number, {sql.iso_date("v.voucher_date")} AS voucher_date,
+    v.series, v.number, {sql.iso_date("v.voucher_date")} AS voucher_date, v.line,
     COUNT(*) OVER () AS {COUNT_COLUMN}
 FROM unknown u
 JOIN voucher v ON {of_part("v")} AND v.voucher_index = u.first_voucher
@@ -271,7 +284,7 @@ repeated AS (
     SELECT v.series, v.number, COUNT(*) AS voucher_count, MIN(v.line) AS first_line,
         MAX(v.line) AS last_line, MIN(v.voucher_index) AS first_voucher
     FROM voucher v
-    WHERE {of_part("v")}
+    WHERE {of_part("v")} AND v.number <> ''
     GROUP BY v.series, v.number
     HAVING COUNT(*) > 1
 )
@@ -467,6 +480,9 @@ def _day(value: Any) -> date | None:
 
 
 def _voucher(row: Row) -> str:
+    # Import files (SIE 4I) often leave the number to the importing program: name the line.
+    if not row.get("number") and row.get("line"):
+        return f"{row.get('series') or '-'} (no number, line {row['line']})"
     return f"{row.get('series') or '-'} {row.get('number') or '-'}"
 
 
@@ -474,6 +490,22 @@ def _first(rows: Sequence[Row], show: Callable[[Row], str], count: int, limit: i
     shown = "; ".join(show(r) for r in rows[:limit])
     more = f"; and {count - limit} more" if count > limit else ""
     return shown + more
+
+
+def _balance_sheet_summary(row: Row) -> str:
+    text = (
+        f"the balance sheet does not balance: assets {row['expected']}, equity and liabilities "
+        f"{row['equity_and_liabilities']}, the year's result {row['year_result']}, "
+        f"difference {row['difference']}"
+    )
+    opening, previous = row["opening_difference"], row["previous_year_result"]
+    if opening:
+        text += f"; the opening balances (#IB 0) already differ by {opening}"
+        if previous and opening == previous:
+            text += " = the previous year's result (#RES -1), not in the opening equity"
+    if row["result_outside_3_8"]:
+        text += f"; #RES outside classes 3-8 sums to {row['result_outside_3_8']}"
+    return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -570,12 +602,17 @@ CHECKS: tuple[Check, ...] = (
         "assets = equity + liabilities + the year's result (the file's #UB and #RES)",
         q_balance_sheet_balances,
         _skip_balance_sheet,
-        money=("expected", "actual", "equity_and_liabilities", "year_result", "difference"),
-        failed_summary=lambda rows, n: (
-            "the balance sheet does not balance: assets "
-            f"{rows[0]['expected']}, equity and liabilities {rows[0]['equity_and_liabilities']}, "
-            f"result {rows[0]['year_result']}, difference {rows[0]['difference']}"
+        money=(
+            "expected",
+            "actual",
+            "equity_and_liabilities",
+            "year_result",
+            "difference",
+            "opening_difference",
+            "previous_year_result",
+            "result_outside_3_8",
         ),
+        failed_summary=lambda rows, n: _balance_sheet_summary(rows[0]),
     ),
     Check(
         "dates_in_fiscal_year",
@@ -608,7 +645,7 @@ CHECKS: tuple[Check, ...] = (
     Check(
         "unique_voucher_numbers",
         "error",
-        "no two vouchers share a (series, number)",
+        "no two vouchers share a (series, number); vouchers without a number are not compared",
         q_unique_voucher_numbers,
         _no_vouchers,
         failed_summary=lambda rows, n: (

@@ -5,6 +5,7 @@
     python -m include.quality gate --url URL --company ORG_OR_KEY --fiscal-year YYYY-MM-DD [--json]
     python -m include.quality control-accounts --url URL --company ORG_OR_KEY
                                  [--ar 1510-1519,1580] [--ap 2440-2449] [--default]
+    python -m include.quality corpus FOLDER [--url URL] [--markdown]
 
 ``run`` checks the named partition, or every partition when neither is given, and records
 the runs. Exit status: 0 when no run has a failed error check, 1 when one has, 2 when the
@@ -56,6 +57,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--company", required=True)
     p.add_argument("--fiscal-year", required=True)
     p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser(
+        "corpus", help="load a folder of SIE files leniently, check each, report (docs table)"
+    )
+    p.add_argument("folder", type=Path)
+    p.add_argument("--url", help="warehouse to load into (default: a new temporary SQLite)")
+    p.add_argument("--markdown", action="store_true", help="the docs/quality.md section")
 
     p = sub.add_parser("control-accounts", help="show or set a company's control accounts")
     p.add_argument("--url", help=URL_HELP)
@@ -256,6 +264,25 @@ def _cmd_control_accounts(args: argparse.Namespace, url: str) -> int:
     return EXIT_OK
 
 
+def _cmd_corpus(args: argparse.Namespace, url: str | None) -> int:
+    import tempfile
+
+    from include.quality.corpus import check_corpus, markdown
+    from include.warehouse.migrate import migrate
+
+    if not args.folder.is_dir():
+        raise Unreadable(f"no folder {args.folder}")
+    with tempfile.TemporaryDirectory(prefix="quality-corpus-") as tmp:
+        target = url or f"sqlite:///{Path(tmp) / 'corpus.db'}"
+        migrate(target)
+        report = check_corpus(args.folder, target, Path(tmp))
+    text = markdown(report)
+    if not args.markdown:
+        text = text.replace("`", "")
+    print(text)
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from include.warehouse.engine import default_url
 
@@ -263,6 +290,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     url = args.url or default_url()
     commands = {"run": _cmd_run, "gate": _cmd_gate, "control-accounts": _cmd_control_accounts}
     try:
+        if args.command == "corpus":  # its own temporary warehouse unless --url
+            return _cmd_corpus(args, args.url)
         return commands[args.command](args, url)
     except Unreadable as error:
         print(f"error: {error}", file=sys.stderr)
