@@ -13,11 +13,11 @@ render the Data Docs pages of the new runs and rebuild the site's index, once fo
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
@@ -42,6 +42,8 @@ from include.quality.results import CheckResult
 from include.quality.store import RecordedRun, new_run_id, record_run
 from include.warehouse import schema
 from include.warehouse.engine import EngineLike, engine_for
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,20 +243,18 @@ def check_partition(
 def resolve_partitions(
     url: str, company: str | None = None, fiscal_year: str | int | date | None = None
 ) -> list[Partition]:
-    engine, owned = engine_for(url)
-    try:
-        with engine.connect() as conn:
-            return find_partitions(conn, company, fiscal_year)
-    finally:
-        if owned:
-            engine.dispose()
+    return _read(url, lambda conn: find_partitions(conn, company, fiscal_year))
 
 
 def lookup_partition(url: str, company_id: int, fiscal_year_start: date) -> Partition:
+    return _read(url, lambda conn: get_partition(conn, company_id, fiscal_year_start))
+
+
+def _read(url: str, query: Callable[[sa.Connection], T]) -> T:
     engine, owned = engine_for(url)
     try:
         with engine.connect() as conn:
-            return get_partition(conn, company_id, fiscal_year_start)
+            return query(conn)
     finally:
         if owned:
             engine.dispose()
