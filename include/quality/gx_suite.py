@@ -13,7 +13,8 @@ the query returns are the failures) that reads the exact failure count from the 
 execution (``failing_row_count``) instead of running the query a second time to count.
 GX's own SQLite connections get read pragmas (a large page cache, memory-mapped reads, an
 in-memory temp store for the GROUP BY sorts that are the bulk of a check run on SQLite, and
-the warehouse's busy timeout).
+the warehouse's busy timeout); its PostgreSQL sessions a work_mem that keeps those sorts and
+hashes in memory, and no JIT.
 
 Importing this module imports GX (several seconds): only the runner does, when checks run.
 """
@@ -129,6 +130,16 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _pg_settings(dbapi_connection: Any, _record: Any) -> None:
+    # Room for a million-row partition's sorts and hashes in memory (the default 4 MB spills
+    # them to disk); no JIT compilation for queries that run once.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("SET work_mem = '256MB'")
+    cursor.execute("SET jit = off")
+    cursor.close()
+    dbapi_connection.commit()
+
+
 def _safe_name(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_") or "partition"
 
@@ -170,10 +181,9 @@ def quality_context(url: str, data_root: Path) -> QualityContext:
         datasource = sources.add_postgres("warehouse", connection_string=url)
     else:
         raise ValueError(f"unsupported warehouse database: {dialect}")
-    if dialect == "sqlite":
-        engine = datasource.get_execution_engine().engine
-        sa.event.listen(engine, "connect", _sqlite_pragmas)
-        engine.dispose()  # connections made so far lack the pragmas
+    engine = datasource.get_execution_engine().engine
+    sa.event.listen(engine, "connect", _sqlite_pragmas if dialect == "sqlite" else _pg_settings)
+    engine.dispose()  # connections made so far lack the settings
     made = QualityContext(context, datasource, dialect, data_root)
     _CONTEXTS[key] = made
     return made
