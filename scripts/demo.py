@@ -337,7 +337,7 @@ def print_company_summary(warehouse_url: str) -> None:
 
 
 def stage_quality(warehouse_url: str) -> None:
-    heading("4. Data quality -> data_quality (Great Expectations) -> dq_run / Data Docs")
+    heading("4. Data quality: data_quality (Great Expectations) -> dq_run, Data Docs")
     # `airflow dags test` runs one DAG: the asset event that schedules data_quality after a
     # load does not chain here, so it runs by hand, on every partition (no params).
     run_dag("data_quality", {}, "quality")
