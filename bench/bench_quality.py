@@ -76,21 +76,26 @@ def prepare_partition(url: str, file: Path) -> dict[str, Any]:
 
     result = load_sie(file, url, source_kind="fortnox", file_name=file.name)
     engine = create_warehouse_engine(url)
-    fy, tb = result.fiscal_year_start, schema.trial_balance_view
+    fy, bal, row = result.fiscal_year_start, schema.balance, schema.voucher_row
+    closing: dict[str, Any] = {}
     with engine.begin() as conn:
         conn.execute(  # the large file has no #KSUMMA: what the loader will record
             sa.update(schema.extract)
             .where(schema.extract.c.extract_id == result.extract_id)
             .values(ksumma="absent")
         )
-        closing = {
-            row.account: row.closing_balance
-            for row in conn.execute(
-                sa.select(tb.c.account, tb.c.closing_balance).where(
-                    tb.c.company_id == result.company_id, tb.c.fiscal_year_start == fy
-                )
-            )
-        }
+        # The ledger's closing balances from the base tables: #IB 0 + the counted rows.
+        for table, *where in (
+            (bal, bal.c.kind == "IB", bal.c.year_index == 0, bal.c.is_effective),
+            (row, row.c.in_balance),
+        ):
+            for account, amount in conn.execute(
+                sa.select(table.c.account, sa.func.sum(table.c.amount))
+                .where(table.c.company_id == result.company_id, table.c.fiscal_year_start == fy)
+                .where(*where)
+                .group_by(table.c.account)
+            ):
+                closing[account] = closing.get(account, 0) + amount
     engine.dispose()
 
     def total(ranges: Any) -> Any:
