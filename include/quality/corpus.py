@@ -4,9 +4,7 @@
 
 Each file is loaded leniently into the warehouse (``force``: a file replaces an earlier
 file of the same company and year) and checked at once, before the next file can replace
-its partition. Files the reader rejects even leniently are listed as not loaded. The load
-does not record the ``#KSUMMA`` outcome yet, so this records it the way the loader will:
-the reader's ``ksumma`` status of the file (``ok``, ``absent`` or ``mismatch``).
+its partition. Files the reader rejects even leniently are listed as not loaded.
 docs/quality.md's corpus table is this command's ``--markdown`` output.
 """
 
@@ -16,12 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import sqlalchemy as sa
-
 from include.quality.checks import CHECK_NAMES, CHECKS_BY_NAME
 from include.quality.results import CheckResult
-from include.warehouse import schema
-from include.warehouse.engine import create_warehouse_engine
 
 
 @dataclass
@@ -53,19 +47,6 @@ class CorpusReport:
         return [(f.name, r) for f in self.loaded for r in f.results if r.status == "failed"]
 
 
-def _record_ksumma(url: str, extract_id: str, status: str) -> None:
-    engine = create_warehouse_engine(url)
-    try:
-        with engine.begin() as conn:
-            conn.execute(
-                sa.update(schema.extract)
-                .where(schema.extract.c.extract_id == extract_id)
-                .values(ksumma=status)
-            )
-    finally:
-        engine.dispose()
-
-
 def check_corpus(folder: Path, url: str, data_root: Path) -> CorpusReport:
     """Load every file of ``folder`` leniently and check it (see the module docstring)."""
     from include.quality.runner import check_partition, lookup_partition
@@ -82,7 +63,6 @@ def check_corpus(folder: Path, url: str, data_root: Path) -> CorpusReport:
             report.files.append(FileOutcome(path.name, None, rejected=str(first or error)))
             continue
         result = load_sie(path, url, lenient=True, force=True)
-        _record_ksumma(url, result.extract_id, doc.ksumma.value)
         partition = lookup_partition(url, result.company_id, result.fiscal_year_start)
         run = check_partition(url, data_root, partition, triggered_by="corpus", build_docs=False)
         report.files.append(FileOutcome(path.name, doc.sie_type, run.run.results))

@@ -232,6 +232,7 @@ def load_columns(
                 "warning_count": len(warnings),
                 "loaded_at": datetime.now(UTC),
                 "generated_on": doc.generated_on,
+                "ksumma": doc.ksumma.value,  # ok or absent: a mismatch is never loaded
             }
             found = _current_extract(conn, company_id, fy_start)
             current_sha256, current = found if found is not None else (None, None)

@@ -515,3 +515,18 @@ def test_older_landing_extract_is_refused_unless_forced(
     third = "20250111T070000000000Z-cccc0003"
     load_sie(_written_on(data, "20250105"), warehouse_url, extract_id=third, **kw)
     assert _current_extract(warehouse_url) == third
+
+
+def test_the_extract_records_the_files_ksumma(warehouse_url: str, main_file: Path) -> None:
+    import dataclasses
+
+    from include.sie4 import read_sie, write_sie
+
+    doc = read_sie(main_file)
+    plain = load_sie(write_sie(doc), warehouse_url, file_name="plain.se")
+    later = dataclasses.replace(doc, generated_on=date(2025, 3, 1))  # newer books, not refused
+    signed = load_sie(write_sie(later, ksumma=True), warehouse_url, file_name="signed.se")
+    ex = schema.extract
+    rows = dict(_rows(warehouse_url, sa.select(ex.c.extract_id, ex.c.ksumma)))
+    assert rows[plain.extract_id] == "absent"
+    assert rows[signed.extract_id] == "ok"
