@@ -62,9 +62,9 @@ def data_quality() -> None:
     def ensure_warehouse_schema() -> str:
         from pipeline.warehouse import warehouse_url
 
-        from include.warehouse.migrate import migrate
+        from include.warehouse.migrate import ensure_current
 
-        return migrate(warehouse_url())
+        return ensure_current(warehouse_url())  # a cheap check; migrates only when behind
 
     @task
     def collect_partitions(params: dict, triggering_asset_events=None) -> list[dict]:  # type: ignore[no-untyped-def]
