@@ -1,16 +1,26 @@
-"""Benchmark: SIE file -> committed warehouse rows, on SQLite and PostgreSQL.
+"""Benchmark: SIE file -> committed warehouse rows, the whole command, on SQLite and PostgreSQL.
 
-    .venv/bin/python bench/bench_load.py                      # 1M rows, both databases, best of 3
-    .venv/bin/python bench/bench_load.py --rows 200000 --db sqlite --runs 1
+    .venv/bin/python bench/bench_load.py                      # 1M rows, both shapes and databases
+    .venv/bin/python bench/bench_load.py --runs 7 --write-results
+    .venv/bin/python bench/bench_load.py --rows 200000 --db sqlite --shapes objects --runs 1
 
-The file is written once by the books generator's large-file path and cached
-under bench/out/ (git-ignored). Every run is a fresh process loading into a
-freshly migrated, empty database (SQLite file / PostgreSQL schema); the clock
-runs from reading the file's bytes to the commit. The same process then
-reloads the file (``force=True``: DELETE of the partition + write, one
-transaction) and times that too. Stages come from the loader's
-``after_table`` hook. Results go to bench/RESULTS-load.md with
---write-results (hand-written notes below the NOTES marker are kept).
+Two shapes of file, written once by the books generator's large-file path and
+cached under bench/out/ (git-ignored): ``plain`` (objects on a few rows) and
+``objects`` (a cost-centre object on every ``#TRANS``, as books kept with cost
+centres are).
+
+The figure that counts is the whole command a person runs,
+``python -m include.warehouse load FILE``, timed from the process start to its
+exit (interpreter, imports, numba's kernel cache, reading, writing, commit),
+each run into a freshly migrated empty database (SQLite file / PostgreSQL
+schema). Each run notes the 1-minute load average before it and the process's
+CPU time, so a run on a busy machine shows as one.
+
+``--stage-runs`` more runs (in a child process, not the CLI) split the time
+into read, the write stages (from the loader's ``after_table`` hook) and a
+reload of the same file (``force=True``: DELETE of the partition + write, one
+transaction). Results go to bench/RESULTS-load.md with --write-results
+(hand-written notes below the NOTES marker are kept).
 """
 
 from __future__ import annotations
@@ -20,6 +30,7 @@ import contextlib
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -33,24 +44,27 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-TARGETS = {"postgres": 300_000, "sqlite": 200_000}  # rows/s
-STAGES = ("prepare", "voucher", "voucher_row", "voucher_row_object", "commit")
+TARGETS = {"postgres": 300_000, "sqlite": 200_000}  # rows/s, whole command
+SHAPES = {"plain": False, "objects": True}  # shape -> objects on every row
+STAGES = ("read", "prepare", "voucher", "voucher_row", "commit", "write")
 NOTES_MARKER = "<!-- NOTES: hand-written below, kept by --write-results -->"
 
 
-def bench_file(rows: int, seed: int, cache_dir: Path) -> Path:
+def bench_file(rows: int, seed: int, shape: str, cache_dir: Path) -> Path:
     from include.books.large import write_large_sie
 
-    path = cache_dir / f"load-{rows}-seed{seed}.se"
+    suffix = "-objects" if SHAPES[shape] else ""
+    path = cache_dir / f"load-{rows}-seed{seed}{suffix}.se"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        stats = write_large_sie(path, seed, rows)  # complete or absent (it renames at the end)
+        # complete or absent: the generator renames at the end
+        stats = write_large_sie(path, seed, rows, objects_on_every_row=SHAPES[shape])
         print(f"wrote {path} ({stats.rows} rows, {stats.bytes_written / 1e6:.0f} MB)")
     return path
 
 
-def child(db: str, url: str, file: Path) -> None:
-    """One timed load in this (fresh) process; prints a JSON line."""
+def child(url: str, file: Path) -> None:
+    """One staged load (and reload) in this fresh process; prints a JSON line."""
     import hashlib
 
     import pyarrow as pa
@@ -59,22 +73,17 @@ def child(db: str, url: str, file: Path) -> None:
     from include.warehouse.engine import create_warehouse_engine
     from include.warehouse.loader import load_columns
 
-    pa.array([0])  # pyarrow imports pandas on first use: process start-up, not load time
+    pa.array([0])  # pyarrow's first call imports pandas: start-up, not load time
     engine = create_warehouse_engine(url)
     with engine.connect() as conn:  # open the pool outside the clock
         conn.exec_driver_sql("SELECT 1")
     t0 = time.perf_counter()
     data = file.read_bytes()
     columns = read_columns(data)
-    t1 = time.perf_counter()
+    out: dict[str, float] = {"read_s": time.perf_counter() - t0}
     sha256 = hashlib.sha256(data).hexdigest()
-    out: dict[str, float] = {"read_s": t1 - t0}
     for label in ("first", "reload"):
-        marks: list[tuple[str, float]] = []
-
-        def mark(name: str, marks: list[tuple[str, float]] = marks) -> None:
-            marks.append((name, time.perf_counter()))
-
+        marks: dict[str, float] = {}
         start = time.perf_counter()
         result = load_columns(
             columns,
@@ -83,26 +92,22 @@ def child(db: str, url: str, file: Path) -> None:
             size_bytes=len(data),
             file_name=file.name,
             force=label == "reload",
-            after_table=mark,
+            after_table=lambda name, marks=marks: marks.setdefault(name, time.perf_counter()),
         )
         end = time.perf_counter()
-        out[f"{label}_write_s"] = end - start
-        stage = dict(marks)
         # Header tables end with object_balance; before them: company, lock, DELETE.
-        out[f"{label}_prepare_s"] = stage["object_balance"] - start
-        out[f"{label}_voucher_s"] = stage["voucher"] - stage["object_balance"]
-        out[f"{label}_voucher_row_s"] = stage["voucher_row"] - stage["voucher"]
-        out[f"{label}_voucher_row_object_s"] = stage["voucher_row_object"] - stage["voucher_row"]
-        out[f"{label}_commit_s"] = end - stage["voucher_row_object"]
+        out[f"{label}_prepare_s"] = marks["object_balance"] - start
+        out[f"{label}_voucher_s"] = marks["voucher"] - marks["object_balance"]
+        out[f"{label}_voucher_row_s"] = marks["voucher_row"] - marks["voucher"]
+        out[f"{label}_commit_s"] = end - marks["voucher_row"]
+        out[f"{label}_write_s"] = end - start
     engine.dispose()
-    out["write_s"] = out["first_write_s"]
-    out["total_s"] = out["read_s"] + out["write_s"]
-    print(json.dumps({"db": db, "rows": result.counts["voucher_row"], **out}))
+    print(json.dumps({"rows": result.counts["voucher_row"], **out}))
 
 
-def _run_child(db: str, url: str, file: Path) -> dict[str, float]:
+def _run_child(url: str, file: Path) -> dict[str, float]:
     done = subprocess.run(  # the URL goes by environment: it may hold a password (ps)
-        [sys.executable, __file__, "--child", db, "--file", str(file)],
+        [sys.executable, __file__, "--child", "--file", str(file)],
         capture_output=True,
         text=True,
         check=False,
@@ -110,13 +115,15 @@ def _run_child(db: str, url: str, file: Path) -> dict[str, float]:
         env={**os.environ, "BENCH_LOAD_URL": url},
     )
     if done.returncode != 0:
-        raise SystemExit(f"{db} run failed:\n{done.stderr[-3000:]}")
+        raise SystemExit(f"staged run failed:\n{done.stderr[-3000:]}")
     result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 
 
-def _run_cli(url: str, file: Path) -> float:
-    """Wall time of ``python -m include.warehouse load FILE``: interpreter start and imports too."""
+def run_cli(url: str, file: Path) -> dict[str, float]:
+    """``python -m include.warehouse load FILE``: wall and CPU seconds, load average before."""
+    load_before = os.getloadavg()[0]
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-m", "include.warehouse", "load", str(file)],
@@ -126,10 +133,17 @@ def _run_cli(url: str, file: Path) -> float:
         cwd=REPO_ROOT,
         env={**os.environ, "WAREHOUSE_URL": url, "PYTHONPATH": str(REPO_ROOT)},
     )
-    elapsed = time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise SystemExit(f"CLI load failed:\n{done.stderr[-3000:]}")
-    return elapsed
+    rows = next(
+        int(line.split()[-1])
+        for line in done.stdout.splitlines()
+        if line.split()[:1] == ["voucher_row"]
+    )
+    cpu = (after.ru_utime - used.ru_utime) + (after.ru_stime - used.ru_stime)
+    return {"wall_s": wall, "cpu_s": cpu, "load": load_before, "rows": rows}
 
 
 @contextlib.contextmanager
@@ -191,65 +205,88 @@ def write_results(lines: list[str]) -> None:
     path.write_text("\n".join(lines) + "\n" + notes, encoding="utf-8")
 
 
+def _summary_row(db: str, shape: str, file: Path, runs: list[dict[str, float]]) -> str:
+    rows = int(runs[0]["rows"])
+    walls = sorted(r["wall_s"] for r in runs)
+    best, median = walls[0], statistics.median(walls)
+    cpu = min(r["cpu_s"] for r in runs)
+    loads = sorted(r["load"] for r in runs)
+    verdict = "meets" if rows / median >= TARGETS[db] else "misses"
+    return (
+        f"| {db} | {shape} ({file.stat().st_size / 1e6:.0f} MB) | {rows:,} | {best:.2f} | "
+        f"{median:.2f} | {rows / best:,.0f} | {rows / median:,.0f} | {cpu:.2f} | "
+        f"{loads[0]:.1f}-{loads[-1]:.1f} | {TARGETS[db]:,} ({verdict}) |"
+    )
+
+
+def _stage_rows(db: str, shape: str, staged: list[dict[str, float]]) -> list[str]:
+    best = min(staged, key=lambda r: r["read_s"] + r["first_write_s"])
+    lines = []
+    for label in ("first", "reload"):
+        read = f"{best['read_s']:.2f}" if label == "first" else ""
+        cells = [read] + [f"{best[f'{label}_{k}_s']:.2f}" for k in STAGES[1:]]
+        lines.append(f"| {db} | {shape} | {label} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--runs", type=int, default=3, help="best of N")
+    parser.add_argument("--runs", type=int, default=5, help="CLI runs per database and shape")
+    parser.add_argument("--stage-runs", type=int, default=1, help="staged runs (0: none)")
+    parser.add_argument("--shapes", default=",".join(SHAPES), help="plain,objects")
     parser.add_argument(
         "--cache-dir",
         type=Path,
         default=REPO_ROOT / "bench" / "out",
-        help="where the generated file is kept between runs",
+        help="where the generated files are kept between runs",
     )
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--pg-url", default=os.environ.get("WAREHOUSE_TEST_PG_URL", DEFAULT_PG_URL))
     parser.add_argument("--write-results", action="store_true", help="write bench/RESULTS-load.md")
-    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--file", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child, os.environ["BENCH_LOAD_URL"], args.file)
+        child(os.environ["BENCH_LOAD_URL"], args.file)
         return
 
-    file = bench_file(args.rows, args.seed, args.cache_dir)
+    shapes = [s for s in args.shapes.split(",") if s]
+    files = {shape: bench_file(args.rows, args.seed, shape, args.cache_dir) for shape in shapes}
     start_time = time.time()
     load_before = " / ".join(f"{x:.1f}" for x in os.getloadavg())
     dbs = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     summary: list[str] = []
     stages: list[str] = []
     for db in dbs:
-        runs = []
-        for i in range(args.runs):
-            with fresh_database(db, args.pg_url) as url:
-                r = _run_child(db, url, file)
-            runs.append(r)
-            print(
-                f"{db} run {i + 1}: {r['rows']} rows in {r['total_s']:.2f} s "
-                f"(read {r['read_s']:.2f} s, write {r['write_s']:.2f} s) "
-                f"= {r['rows'] / r['total_s']:,.0f} rows/s; reload write "
-                f"{r['reload_write_s']:.2f} s; load avg {os.getloadavg()[0]:.1f}",
-                flush=True,
-            )
-        with fresh_database(db, args.pg_url) as url:
-            cli_s = _run_cli(url, file)
-        print(f"{db} CLI: {cli_s:.2f} s wall including interpreter start-up", flush=True)
-        best = min(runs, key=lambda r: r["total_s"])
-        rate = best["rows"] / best["total_s"]
-        median = statistics.median(r["rows"] / r["total_s"] for r in runs)
-        write_rate = best["rows"] / best["write_s"]
-        verdict = "meets" if rate >= TARGETS[db] else "misses"
-        summary.append(
-            f"| {db} | {int(best['rows']):,} | {best['read_s']:.2f} | {best['write_s']:.2f} | "
-            f"{best['total_s']:.2f} | {rate:,.0f} | {median:,.0f} | {write_rate:,.0f} | "
-            f"{cli_s:.2f} | {TARGETS[db]:,} ({verdict}) |"
-        )
-        for label in ("first", "reload"):
-            stages.append(
-                f"| {db} | {label} | "
-                + " | ".join(f"{best[f'{label}_{k}_s']:.2f}" for k in STAGES)
-                + f" | {best[f'{label}_write_s']:.2f} |"
-            )
+        for shape, file in files.items():
+            runs = []
+            for i in range(args.runs):
+                with fresh_database(db, args.pg_url) as url:
+                    r = run_cli(url, file)
+                runs.append(r)
+                print(
+                    f"{db} {shape} CLI run {i + 1}: {r['rows']:,.0f} rows in {r['wall_s']:.2f} s "
+                    f"({r['rows'] / r['wall_s']:,.0f} rows/s), cpu {r['cpu_s']:.2f} s, "
+                    f"load avg before {r['load']:.1f}",
+                    flush=True,
+                )
+            summary.append(_summary_row(db, shape, file, runs))
+            staged = []
+            for _ in range(args.stage_runs):
+                with fresh_database(db, args.pg_url) as url:
+                    staged.append(_run_child(url, file))
+                s = staged[-1]
+                print(
+                    f"{db} {shape} staged: read {s['read_s']:.2f} s, "
+                    f"write {s['first_write_s']:.2f} s (voucher {s['first_voucher_s']:.2f}, "
+                    f"voucher_row {s['first_voucher_row_s']:.2f}), "
+                    f"reload write {s['reload_write_s']:.2f} s",
+                    flush=True,
+                )
+            if staged:
+                stages += _stage_rows(db, shape, staged)
     print("\n".join(summary))
     print("\n".join(stages))
     if args.write_results:
@@ -274,32 +311,40 @@ def main() -> None:
             "",
             f"Run: {started}",
             "",
-            f"File: {file.name} ({file.stat().st_size / 1e6:.0f} MB, books generator "
-            f"`write_large_sie(seed={args.seed})`); best of {args.runs}, each run a fresh process "
-            "into a freshly migrated empty database; clock from reading the bytes to the commit.",
+            f"Files: books generator `write_large_sie(seed={args.seed})`, {args.rows:,} rows "
+            "asked; `plain` has objects on a few rows, `objects` a cost-centre object on every "
+            "`#TRANS`.",
             "",
             *(f"- {k}: {v}" for k, v in info.items()),
             "",
-            "Columns: the best run's read / write / total seconds and rows/s end to end; the "
-            f"median rows/s end to end of the {args.runs} runs; the best run's write-only rate; "
-            "`CLI s` = wall time of one `python -m include.warehouse load FILE` into another "
-            "fresh database, interpreter start-up and imports included (numba, pyarrow, "
-            "SQLAlchemy: about 1.2 s).",
+            f"The whole command, `python -m include.warehouse load FILE`, {args.runs} runs per "
+            "database and file, each a fresh process into a freshly migrated empty database, "
+            "wall time from process start to exit (start-up, imports, reading, writing, "
+            "commit). Rates are voucher rows per second; the verdict is on the median run. "
+            "`cpu s` is the fastest run's CPU time (user + system) of the CLI process; "
+            "PostgreSQL's own CPU is not in it. `load` is the 1-minute load average before "
+            "the runs: above about 1 the machine was busy and the figures are pessimistic.",
             "",
-            "| database | voucher rows | read s | write s | total s | rows/s end to end "
-            "| median rows/s | rows/s write only | CLI s | target rows/s |",
+            "| database | file | voucher rows | best s | median s | rows/s best | "
+            "rows/s median | cpu s | load | target rows/s |",
             "|---|---|---|---|---|---|---|---|---|---|",
             *summary,
             "",
-            "Write stages of the best run, seconds (prepare = company row, lock, DELETE of the "
-            "old partition, header tables; reload = the same file again with force=True):",
-            "",
-            "| database | load | prepare | voucher | voucher_row | voucher_row_object | commit "
-            "| write |",
-            "|---|---|---|---|---|---|---|---|",
-            *stages,
-            "",
         ]
+        if stages:
+            lines += [
+                f"Where the time goes: the best of {args.stage_runs} staged run(s) in a child "
+                "process, seconds (imports and start-up excluded; read = reading the bytes and "
+                "parsing them into Arrow tables, numba's kernel load included; prepare = "
+                "company row, lock, DELETE of the old partition, header tables; reload = the "
+                "same file again with force=True):",
+                "",
+                "| database | file | load | read | prepare | voucher | voucher_row | commit "
+                "| write |",
+                "|---|---|---|---|---|---|---|---|---|",
+                *stages,
+                "",
+            ]
         write_results(lines)
 
 

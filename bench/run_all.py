@@ -19,8 +19,22 @@ RUNS = {
     "parse": [sys.executable, str(BENCH / "bench_parse.py"), "--write"],
     "load": [sys.executable, str(BENCH / "bench_load.py"), "--write-results"],
     "extract": [sys.executable, str(BENCH / "bench_extract.py"), "--write"],
+    "inspect": [sys.executable, str(BENCH / "bench_inspect.py"), "--baseline", "--write"],
+    "quality": [sys.executable, str(BENCH / "bench_quality.py"), "--write-results"],
+    "export": [sys.executable, str(BENCH / "bench_export.py"), "--write"],
 }
-ORDER = ["parse", "sie4-record", "books", "load", "extract", "fortnox-client", "fortnox-sandbox"]
+ORDER = [
+    "parse",
+    "inspect",
+    "sie4-record",
+    "books",
+    "load",
+    "extract",
+    "quality",
+    "fortnox-client",
+    "fortnox-sandbox",
+    "export",
+]
 
 
 def merge() -> Path:
@@ -32,8 +46,8 @@ def merge() -> Path:
         "# Benchmark results",
         "",
         "Each section below was produced by the command it names, on the machine it names.",
-        "Rebuild with `make bench` (runs parse, load and extract) or merge the parts only with",
-        "`python bench/run_all.py --merge-only`.",
+        "Rebuild with `make bench` (runs parse, load, extract and quality) or merge the parts",
+        "only with `python bench/run_all.py --merge-only`.",
         "",
         *[f"- [{p.stem[8:]}](#{p.stem[8:]})" for p in parts],
         "",

@@ -83,11 +83,12 @@ from pipeline.assets import FORTNOX_LANDING, WAREHOUSE_BOOKS
 def sie4_to_warehouse() -> None:
     @task
     def ensure_warehouse_schema() -> str:
+        # A cheap revision check every run; migrates (serialised) only when behind.
         from pipeline.warehouse import warehouse_url
 
-        from include.warehouse.migrate import migrate
+        from include.warehouse.migrate import ensure_current
 
-        return migrate(warehouse_url())
+        return ensure_current(warehouse_url())
 
     @task
     def collect_files(params: dict, triggering_asset_events=None) -> list[dict]:  # type: ignore[no-untyped-def]

@@ -26,6 +26,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, TextIO
 
+from include.closing.export_cli import add_export_command, run_export
 from include.closing.formatting import kronor
 from include.closing.proposals import PROPOSAL_KINDS, Proposal
 
@@ -60,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True)
+    add_export_command(sub)
 
     imp = sub.add_parser("import", help="import a company-year's adjustments CSV (all or nothing)")
     imp.add_argument("file", type=Path, help="the CSV file (attachments relative to it)")
@@ -294,6 +296,7 @@ COMMANDS: dict[str, Handler] = {
     "show": cmd_show,
     "approve": cmd_approve,
     "answer": cmd_answer,
+    "export": lambda args, out: run_export(args, out=out),
 }
 
 

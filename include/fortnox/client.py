@@ -31,6 +31,7 @@ from include.fortnox.errors import (
     FortnoxApiError,
     FortnoxConnectionError,
     MissingFinancialYear,
+    NotFound,
     OutcomeUnknown,
     RateLimited,
     error_from_response,
@@ -41,6 +42,7 @@ PAGE_LIMIT = 500
 # First path segments whose data depends on the financial year.
 FINANCIAL_YEAR_RESOURCES = frozenset({"sie", "vouchers", "accounts", "voucherseries"})
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+VOUCHER_INBOX = "inbox_v"  # the inbox folder for vouchers' documents ("Verifikationer")
 
 ParamValue = str | int | date | None
 
@@ -150,8 +152,12 @@ class FortnoxClient:
         params: Mapping[str, ParamValue] | None = None,
         *,
         json_body: Mapping[str, Any] | None = None,
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
     ) -> httpx.Response:
-        """Send one request with pacing and (for GET) retries; return the 2xx response."""
+        """Send one request with pacing and (for GET) retries; return the 2xx response.
+
+        ``files``: multipart/form-data parts, ``{field: (file name, bytes, media type)}``.
+        """
         method = method.upper()
         path = "/" + path.lstrip("/")
         query = _clean_params(params)
@@ -171,7 +177,7 @@ class FortnoxClient:
                 headers["Content-Type"] = "application/json"
             try:
                 response = self._http.request(
-                    method, url, params=query, content=content, headers=headers
+                    method, url, params=query, content=content, files=files, headers=headers
                 )
             except httpx.TransportError as exc:
                 failure = f"{type(exc).__name__}"
@@ -341,6 +347,86 @@ class FortnoxClient:
 
     def locked_period(self) -> Page:
         return self.get_json("/settings/lockedperiod")
+
+    # ------------------------------------ files: inbox, archive, voucher file connections
+    # Scopes: inbox, archive, connectfile. The POSTs are never retried (OutcomeUnknown).
+
+    def find_vouchers(
+        self,
+        financial_year: int,
+        series: str,
+        *,
+        comments: Callable[[str | None], bool],
+        fromdate: date | str | None = None,
+        todate: date | str | None = None,
+    ) -> list[dict[str, Any]]:
+        """The series' vouchers (list items) whose ``Comments`` satisfy ``comments``.
+
+        How a voucher whose POST had an unknown outcome is found by the key written into its
+        Comments (FORTNOX-API.md, pitfall 2): narrow by series and dates, match the text.
+        """
+        listing = self.vouchers(financial_year, series, fromdate=fromdate, todate=todate)
+        return [item for item in listing.items if comments(item.get("Comments"))]
+
+    def upload_to_inbox(
+        self,
+        file_name: str,
+        content: bytes,
+        media_type: str = "application/octet-stream",
+        *,
+        folder_id: str = VOUCHER_INBOX,
+    ) -> Page:
+        """``POST /3/inbox?folderId=``: one file as multipart/form-data; 201 ``{"File": ...}``."""
+        params = {"folderId": folder_id}
+        response = self.request(
+            "POST", "/inbox", params, files={"file": (file_name, content, media_type)}
+        )
+        return _page(response, "/inbox", params)
+
+    def inbox_folder(self, folder_id: str = VOUCHER_INBOX) -> Page:
+        """``GET /3/inbox/{folder}``: ``{"Folder": {Files, Folders, ...}}``; a file connected
+        to a voucher has left the inbox for the archive."""
+        return self.get_json(f"/inbox/{_segment(folder_id)}")
+
+    def inbox_files_named(
+        self, file_name: str, folder_id: str = VOUCHER_INBOX
+    ) -> list[dict[str, Any]]:
+        """The folder's files called ``file_name``: how an upload whose outcome is unknown is
+        found again (give each upload a unique name)."""
+        files = self.inbox_folder(folder_id).item("Folder").get("Files") or []
+        return [f for f in files if isinstance(f, dict) and f.get("Name") == file_name]
+
+    def archive_file(self, file_id: str) -> bytes:
+        """``GET /3/archive/{Id}``: a file's bytes exactly as stored."""
+        return self.request("GET", f"/archive/{_segment(file_id)}").content
+
+    def voucher_file_connections(self) -> Listing:
+        return self.listing("/voucherfileconnections", "VoucherFileConnections")
+
+    def voucher_file_connection(self, file_id: str) -> dict[str, Any] | None:
+        """The file's connection (``FileId``, ``VoucherSeries``, ``VoucherNumber``,
+        ``VoucherYear``), None when the file is connected to no voucher."""
+        try:
+            page = self.get_json(f"/voucherfileconnections/{_segment(file_id)}")
+        except NotFound:
+            return None
+        return page.item("VoucherFileConnection")
+
+    def connect_voucher_file(
+        self, file_id: str, series: str, number: int, financial_year: int
+    ) -> Page:
+        """``POST /3/voucherfileconnections?financialyear=``: the year goes in the query
+        (``VoucherYear`` is read-only); 201 ``{"VoucherFileConnection": ...}``."""
+        params = {"financialyear": str(_positive(financial_year))}
+        body = {
+            "VoucherFileConnection": {
+                "FileId": file_id,
+                "VoucherSeries": series,
+                "VoucherNumber": str(_positive(number)),
+            }
+        }
+        response = self.request("POST", "/voucherfileconnections", params, json_body=body)
+        return _page(response, "/voucherfileconnections", params)
 
 
 # ------------------------------------------------------------------- helpers

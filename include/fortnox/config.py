@@ -24,6 +24,10 @@ DEFAULT_SCOPES: tuple[str, ...] = (
     "payment",
     "companyinformation",
     "settings",
+    # The closing export's attachments: upload, read back, connect to the voucher.
+    "inbox",
+    "archive",
+    "connectfile",
 )
 
 

@@ -84,6 +84,7 @@ class ApiRequest:
     query: Mapping[str, str]  # names lowercased
     body: bytes
     base_url: str
+    content_type: str = ""  # the request's Content-Type (multipart uploads)
 
 
 # Which scope each top-level resource needs.
@@ -99,6 +100,10 @@ RESOURCE_SCOPES = {
     "supplierinvoices": "supplierinvoice",
     "supplierinvoicepayments": "payment",
     "settings": "settings",
+    # The file API (include.fortnox_sandbox.files); scope names as Fortnox documents them.
+    "inbox": "inbox",
+    "archive": "archive",
+    "voucherfileconnections": "connectfile",
 }
 
 
@@ -118,9 +123,13 @@ class TenantApi:
         self._sie_cache: dict[tuple[int, int], bytes] = {}
 
     def handle(self, request: ApiRequest) -> Reply:
+        return self.guarded(self._route, request)
+
+    def guarded(self, route: Callable[[ApiRequest], Reply], request: ApiRequest) -> Reply:
+        """``route(request)`` under the tenant's lock, an ApiError as its error answer."""
         with self.lock:
             try:
-                return self._route(request)
+                return route(request)
             except ApiError as exc:
                 return exc.reply()
 

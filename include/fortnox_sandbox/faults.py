@@ -25,7 +25,8 @@ class Faults:
     error_rate: float = 0.0  # answer 500 or 503 instead
     latency_ms: int = 0  # sleep before answering
     drop_rate: float = 0.0  # close the connection without answering
-    commit_then_drop: int = 0  # the next N POST /3/vouchers commit, then drop
+    # The next N creating POSTs (vouchers, inbox uploads, file connections) commit, then drop
+    commit_then_drop: int = 0
     commit_then_drop_rate: float = 0.0  # ... or each one with this probability
 
     def as_dict(self) -> dict[str, object]:
@@ -72,6 +73,8 @@ class TenantStats:
     drops_injected: int = 0
     commit_then_drop: int = 0
     vouchers_created: int = 0
+    files_uploaded: int = 0
+    file_connections_created: int = 0
     by_endpoint: dict[str, int] = field(default_factory=dict)
 
 
@@ -156,7 +159,7 @@ class FaultInjector:
             return None
 
     def commit_then_drop(self) -> bool:
-        """Should this voucher POST commit and then drop the connection?"""
+        """Should this creating POST commit and then drop the connection?"""
         with self._lock:
             if self.faults.commit_then_drop > 0:
                 self.faults.commit_then_drop -= 1

@@ -80,8 +80,14 @@ def connected_sandbox(
     seed: int = 1,
     vouchers_per_year: int = 60,
     today: date | None = None,
+    rate_limit: int = 25,
+    rate_window_s: float = 5.0,
 ) -> Iterator[LocalFortnox]:
-    """Start a sandbox and connect every tenant into the token store (needs FORTNOX_TOKEN_KEY)."""
+    """Start a sandbox and connect every tenant into the token store (needs FORTNOX_TOKEN_KEY).
+
+    ``rate_limit`` per ``rate_window_s``: Fortnox's 25 per 5 s; tests may shorten the window
+    (same sliding-window semantics, less waiting).
+    """
     from include.fortnox.cli import connect
     from include.fortnox.session import FortnoxSession
     from include.fortnox.token_schema import create_token_tables
@@ -95,6 +101,8 @@ def connected_sandbox(
         vouchers_per_year=vouchers_per_year,
         today=today,
         redirect_uri=redirect,
+        rate_limit=rate_limit,
+        rate_window_s=rate_window_s,
     )
     with SandboxServer(config) as server:
         base = server.base_url

@@ -47,6 +47,8 @@ KNOWN_SCOPES = frozenset(
         "project",
         "profile",
         "archive",
+        "inbox",
+        "connectfile",
     }
 )
 

@@ -8,6 +8,7 @@ answer.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import html
 import json
 import socket
@@ -41,6 +42,7 @@ from include.fortnox_sandbox.faults import (
     RateLimiter,
     retry_after_header,
 )
+from include.fortnox_sandbox.files import FILE_RESOURCES, FileApi
 from include.fortnox_sandbox.oauth import (
     AuthorizationRequest,
     AuthorizationServer,
@@ -50,6 +52,12 @@ from include.fortnox_sandbox.oauth import (
 from include.fortnox_sandbox.tenants import FinancialYearEntry, Tenant
 
 DEFAULT_REDIRECT_URI = "http://127.0.0.1:8765/callback"
+# POSTs that create something: the statistic counted, and what commit-then-drop applies to.
+CREATED_COUNTERS = {
+    "vouchers": "vouchers_created",
+    "inbox": "files_uploaded",
+    "voucherfileconnections": "file_connections_created",
+}
 DEFAULT_CLIENT_ID = "sandbox-client"
 MAX_BODY = 1_000_000
 
@@ -107,6 +115,7 @@ class Sandbox:
         self.apis: dict[int, TenantApi] = {
             t.tenant_id: TenantApi(t, self.today, write_tenant_sie) for t in tenant_list
         }
+        self.file_apis: dict[int, FileApi] = {tid: FileApi(api) for tid, api in self.apis.items()}
         self.oauth = AuthorizationServer(
             ClientRegistration(config.client_id, config.client_secret, config.redirect_uri),
             lambda: set(self.apis),
@@ -135,6 +144,53 @@ class Sandbox:
                     "PostedVouchers": len(t.posted),
                 }
             )
+        return out
+
+    def records_json(self) -> dict[str, object]:
+        """What each tenant holds from the API: posted vouchers, uploaded files, connections.
+
+        For tests that count what a client did from the server's own records.
+        """
+        out: dict[str, object] = {}
+        for tenant_id, api in sorted(self.apis.items()):
+            with api.lock:
+                t = api.tenant
+                out[str(tenant_id)] = {
+                    "Vouchers": [
+                        {
+                            "VoucherSeries": p.voucher.series,
+                            "VoucherNumber": int(p.voucher.number),
+                            "Year": p.year_id,
+                            "TransactionDate": p.voucher.date.isoformat(),
+                            "Description": p.voucher.text,
+                            "Comments": p.comments,
+                            "Rows": [
+                                {"Account": r.account, "Amount": r.amount} for r in p.voucher.rows
+                            ],
+                        }
+                        for p in t.posted
+                    ],
+                    "Files": [
+                        {
+                            "Id": f.id,
+                            "Name": f.name,
+                            "Folder": f.folder_id,
+                            "Size": len(f.content),
+                            "Sha256": hashlib.sha256(f.content).hexdigest(),
+                            "Connected": f.id in t.file_connections,
+                        }
+                        for f in t.files.values()
+                    ],
+                    "FileConnections": [
+                        {
+                            "FileId": c.file_id,
+                            "VoucherSeries": c.series,
+                            "VoucherNumber": c.number,
+                            "VoucherYear": c.year_id,
+                        }
+                        for c in t.file_connections.values()
+                    ],
+                }
         return out
 
 
@@ -346,10 +402,16 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 403,
                 error_body(NOT_AUTHORISED_FOR_SCOPE, f"Not authorised for scope {needed}"),
             )
-        request = ApiRequest(method, path, query, body, self._base_url())
-        reply = api.handle(request)
-        if method == "POST" and resource == "vouchers" and reply.status == 201:
-            sandbox.limiter.note(grant.tenant_id, "vouchers_created")
+        request = ApiRequest(
+            method, path, query, body, self._base_url(), self.headers.get("Content-Type", "")
+        )
+        if resource in FILE_RESOURCES:
+            reply = sandbox.file_apis[grant.tenant_id].handle(request)
+        else:
+            reply = api.handle(request)
+        created = CREATED_COUNTERS.get(resource)
+        if method == "POST" and created and reply.status == 201:
+            sandbox.limiter.note(grant.tenant_id, created)
             if sandbox.faults.commit_then_drop():
                 sandbox.limiter.note(grant.tenant_id, "commit_then_drop")
                 raise _Dropped
@@ -387,6 +449,9 @@ class SandboxHandler(BaseHTTPRequestHandler):
             return _admin_reply(200, {"reset": True})
         if path == "/admin/tenants" and method == "GET":
             return _admin_reply(200, {"Tenants": sandbox.tenants_json()})
+        if path == "/admin/records" and method == "GET":
+            # Amounts: exact JSON (jsonio), not the float-friendly admin encoder.
+            return Reply(200, jsonio.dumps({"Tenants": sandbox.records_json()}))
         return _admin_reply(404, {"error": f"unknown admin endpoint {method} {path}"})
 
 
@@ -402,6 +467,12 @@ class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
     allow_reuse_address = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        # A client that went away mid-answer (killed, timed out) is not a server error.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
 class SandboxServer:

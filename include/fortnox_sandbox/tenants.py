@@ -104,6 +104,39 @@ def foreign_amount(total_sek: Decimal, rate: Decimal = EUR_RATE) -> ForeignAmoun
     raise ValueError(f"no EUR rate near {rate} books {total_sek} SEK exactly")
 
 
+# Fortnox's inbox: a root folder with sub-folders; a file connected to a voucher leaves the
+# inbox for the archive's connected files (support.fortnox.se, "Inbox").
+INBOX_ROOT_ID = "inbox"
+INBOX_FOLDERS: dict[str, str] = {
+    "inbox_v": "Verifikationer",
+    "inbox_s": "Leverantörsfakturor",
+    "inbox_d": "Dagskassor",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFile:
+    """A file uploaded through ``POST /3/inbox``."""
+
+    id: str
+    archive_file_id: str
+    name: str
+    folder_id: str  # INBOX_ROOT_ID or a key of INBOX_FOLDERS
+    media_type: str
+    content: bytes = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class FileConnection:
+    """A file connected to a voucher (``POST /3/voucherfileconnections``)."""
+
+    file_id: str
+    series: str
+    number: int
+    year_id: int
+    description: str
+
+
 @dataclass(slots=True)
 class Tenant:
     books: CompanyBooks
@@ -118,6 +151,10 @@ class Tenant:
     # invoices shown in a foreign currency: by DocumentNumber, and by supplier GivenNumber
     foreign_invoices: dict[int, ForeignAmount] = field(default_factory=dict)
     foreign_supplier_invoices: dict[int, ForeignAmount] = field(default_factory=dict)
+
+    # The file API: uploaded files by Id (upload order), connections by file Id.
+    files: dict[str, StoredFile] = field(default_factory=dict)
+    file_connections: dict[str, FileConnection] = field(default_factory=dict)
 
     @classmethod
     def from_books(cls, books: CompanyBooks, locked_until: date | str | None = "auto") -> Tenant:

@@ -19,6 +19,7 @@ import json
 import shutil
 import stat
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from include.sie4.errors import SieError
+from include.sie4.records import Diagnostic
 
 if TYPE_CHECKING:
     from include.warehouse.loader import LoadResult
@@ -168,21 +170,20 @@ def _free_destination(folder: Path, source: Path) -> Path:
     return folder / f"{stem}.{sha256[:12]}{'.' + suffix if suffix else ''}"
 
 
-def write_sidecar(target: Path, source_name: str, error: SieError) -> Path:
+def write_sidecar(
+    target: Path, source_name: str, errors: Sequence[str], warnings: Sequence[str] = ()
+) -> Path:
     sidecar = target.with_name(target.name + SIDECAR_SUFFIX)
     now = datetime.now(UTC).isoformat(timespec="seconds")
-    lines = [
-        f"file: {source_name}",
-        f"rejected at: {now}",
-        f"errors: {len(error.errors)}",
-        "",
-        *(f"line {d.line}: {d.message}" for d in error.errors),
-    ]
-    if error.warnings:
-        lines += ["", f"warnings: {len(error.warnings)}"]
-        lines += [f"line {d.line}: {d.message}" for d in error.warnings]
+    lines = [f"file: {source_name}", f"rejected at: {now}", f"errors: {len(errors)}", "", *errors]
+    if warnings:
+        lines += ["", f"warnings: {len(warnings)}", *warnings]
     sidecar.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return sidecar
+
+
+def _lines(diagnostics: Sequence[Diagnostic]) -> list[str]:
+    return [f"line {d.line}: {d.message}" for d in diagnostics]
 
 
 def read_sidecar_errors(sidecar: Path) -> tuple[str, ...]:
@@ -207,9 +208,10 @@ def process_inbox_file(
     """Load one inbox file into the warehouse and move it to processed/ or failed/.
 
     Raises only for problems that a retry may cure (database down, disk full); a file
-    that is not valid SIE is a result (REJECTED), not an exception.
+    that is not valid SIE, or holds books older than the warehouse's for its company and
+    year, is a result (REJECTED, moved to failed/ with the reason), not an exception.
     """
-    from include.warehouse.loader import load_sie
+    from include.warehouse.loader import OlderExtractError, load_sie
 
     layout.ensure()
     source = layout.root / file_name
@@ -236,7 +238,7 @@ def process_inbox_file(
         )
     except SieError as error:
         target = _free_destination(layout.failed, source)
-        write_sidecar(target, file_name, error)
+        write_sidecar(target, file_name, _lines(error.errors), _lines(error.warnings))
         shutil.move(source, target)
         return FileOutcome(
             file_name,
@@ -244,6 +246,12 @@ def process_inbox_file(
             str(target),
             errors=tuple(str(d) for d in error.errors),
         )
+    except OlderExtractError as error:  # valid books, but older than the warehouse's
+        target = _free_destination(layout.failed, source)
+        message = f"{error} To load it anyway: python -m include.warehouse load {target} --force"
+        write_sidecar(target, file_name, [message])
+        shutil.move(source, target)
+        return FileOutcome(file_name, Outcome.REJECTED, str(target), errors=(message,))
 
     target = _free_destination(layout.processed, source)
     shutil.move(source, target)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -151,7 +152,7 @@ def run_work_item(
 ) -> WorkResult:
     """Load one item. Raises RejectedFile for a bad file, other exceptions for retryable trouble."""
     from include.sie4.errors import SieError
-    from include.warehouse.loader import load_sie
+    from include.warehouse.loader import OlderExtractError, load_sie
 
     kind = item["kind"]
     if kind == "inbox":
@@ -166,19 +167,21 @@ def run_work_item(
         return WorkResult(label(item), outcome.outcome.value, loaded, partition, outcome.to_dict())
 
     extract_dir: Path | None = None
+    sie_path: Path | None = None
     try:
         if kind == "file":
-            result = load_sie(Path(item["path"]), warehouse_url, lenient=lenient, source_kind="cli")
+            sie_path = Path(item["path"])
+            result = load_sie(sie_path, warehouse_url, lenient=lenient, source_kind="cli")
         elif kind == "landing":
             event = LandingEvent.from_extra(item["event"])
             extract_dir = event.directory(data_root)
-            sie_name = read_manifest(extract_dir).get("sie_file", SIE_FILE_NAME)
+            sie_path = extract_dir / read_manifest(extract_dir).get("sie_file", SIE_FILE_NAME)
             result = load_sie(
-                extract_dir / sie_name,
+                sie_path,
                 warehouse_url,
                 lenient=lenient,
                 source_kind="fortnox",
-                file_name=sie_name,
+                file_name=sie_path.name,
                 fortnox_tenant_id=event.company,
                 extract_id=event.extract_id,
                 landing_path=event.path,
@@ -188,6 +191,10 @@ def run_work_item(
             raise ValueError(f"unknown work item kind {kind!r}")
     except SieError as error:
         raise RejectedFile(str(error)) from error
+    except OlderExtractError as error:  # the newer books stay; retrying will not change that
+        raise RejectedFile(
+            f"{error} To load it anyway: python -m include.warehouse load {sie_path} --force"
+        ) from error
     except (TypeError, ValueError) as error:
         if extract_dir is None:  # not about open items
             raise
@@ -213,15 +220,22 @@ def _process_inbox(
     )
 
 
-def landed_open_items(extract_dir: Path) -> dict[str, list[dict[str, Any]]]:
-    """The year-end open items that landed beside the SIE file, as warehouse rows."""
+def landed_open_items(extract_dir: Path) -> dict[str, list[dict[str, Any]]] | None:
+    """The year-end open items that landed beside the SIE file, as warehouse rows.
+
+    None when the extract has no open-item files at all (nothing is known about its
+    subledger); a kind whose file is missing has no open items. Amounts are read as
+    exact decimals, so the loader refuses (and names) one with more than two decimals.
+    """
+    paths = {kind: extract_dir / name for kind, name in OPEN_ITEM_FILES.items()}
+    if not any(path.exists() for path in paths.values()):
+        return None
     open_items = {}
-    for kind, file_name in OPEN_ITEM_FILES.items():
-        path = extract_dir / file_name
+    for kind, path in paths.items():
         if not path.exists():
             continue
         party = "customer" if kind == "ar" else "supplier"
-        items = json.loads(path.read_text(encoding="utf-8"))["items"]
+        items = json.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)["items"]
         open_items[kind] = [
             {
                 "invoice_number": item["invoice_number"],

@@ -22,46 +22,44 @@ if TYPE_CHECKING:
     from include.sie4.records import SieDocument
 
 
+def _open(
+    invoices: Iterable[Any], payments: Iterable[Any], year_end: date, party: str
+) -> list[dict[str, Any]]:
+    """Invoices dated by the year end minus their payments by then, where not settled."""
+    zero = Decimal(0)
+    number = "number" if party == "customer" else "given_number"
+    paid_number = "invoice_number" if party == "customer" else "given_number"
+    paid: dict[int, Decimal] = {}
+    for p in payments:
+        if p.payment_date <= year_end:
+            key = getattr(p, paid_number)
+            paid[key] = paid.get(key, zero) + p.amount
+    items = []
+    for i in invoices:
+        open_amount = i.total - paid.get(getattr(i, number), zero)
+        if i.invoice_date <= year_end and open_amount != 0:
+            who = i.customer if party == "customer" else i.supplier
+            items.append(
+                {
+                    "invoice_number": str(getattr(i, number)),
+                    f"{party}_number": who.number,
+                    f"{party}_name": who.name,
+                    "invoice_date": i.invoice_date,
+                    "due_date": i.due_date,
+                    "total": i.total,
+                    "open_amount": open_amount,
+                    "currency": "SEK",
+                }
+            )
+    return items
+
+
 def open_items_at(books: CompanyBooks, year_end: date) -> dict[str, list[dict[str, Any]]]:
     """Customer and supplier invoices open at ``year_end``, as ``load_sie(open_items=...)`` rows."""
-    zero = Decimal(0)
-    paid: dict[int, Decimal] = {}
-    for p in books.invoice_payments:
-        if p.payment_date <= year_end:
-            paid[p.invoice_number] = paid.get(p.invoice_number, zero) + p.amount
-    ar = [
-        {
-            "invoice_number": str(i.number),
-            "customer_number": i.customer.number,
-            "customer_name": i.customer.name,
-            "invoice_date": i.invoice_date,
-            "due_date": i.due_date,
-            "total": i.total,
-            "open_amount": i.total - paid.get(i.number, zero),
-            "currency": "SEK",
-        }
-        for i in books.customer_invoices
-        if i.invoice_date <= year_end and i.total != paid.get(i.number, zero)
-    ]
-    paid_ap: dict[int, Decimal] = {}
-    for sp in books.supplier_invoice_payments:
-        if sp.payment_date <= year_end:
-            paid_ap[sp.given_number] = paid_ap.get(sp.given_number, zero) + sp.amount
-    ap = [
-        {
-            "invoice_number": str(s.given_number),
-            "supplier_number": s.supplier.number,
-            "supplier_name": s.supplier.name,
-            "invoice_date": s.invoice_date,
-            "due_date": s.due_date,
-            "total": s.total,
-            "open_amount": s.total - paid_ap.get(s.given_number, zero),
-            "currency": "SEK",
-        }
-        for s in books.supplier_invoices
-        if s.invoice_date <= year_end and s.total != paid_ap.get(s.given_number, zero)
-    ]
-    return {"ar": ar, "ap": ap}
+    return {
+        "ar": _open(books.customer_invoices, books.invoice_payments, year_end, "customer"),
+        "ap": _open(books.supplier_invoices, books.supplier_invoice_payments, year_end, "supplier"),
+    }
 
 
 def books_with_open_items(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.abc
 import sys
 from collections.abc import Sequence
 from datetime import date
@@ -28,7 +29,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("file", type=Path)
     p.add_argument("--url", help=url_help)
     p.add_argument("--lenient", action="store_true", help="tolerable defects become warnings")
-    p.add_argument("--force", action="store_true", help="reload even if already loaded")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="reload even if already loaded, or over newer books (an older file)",
+    )
 
     p = sub.add_parser("trial-balance", help="print a company's trial balance")
     p.add_argument("--org", required=True, help="organisation number (or company key)")
@@ -49,21 +54,27 @@ def _cmd_migrate(url: str) -> int:
 
 def _cmd_load(url: str, file: Path, *, lenient: bool, force: bool) -> int:
     from include.sie4.errors import SieError
-    from include.warehouse.loader import load_sie
+    from include.warehouse.loader import OlderExtractError, load_sie
 
-    if not current_revision_ok(url):
-        print("error: warehouse schema is not current; run: migrate", file=sys.stderr)
-        return 1
+    engine = create_warehouse_engine(url)  # one connection pool for the check and the load
     try:
-        result = load_sie(file, url, lenient=lenient, force=force)
+        if not current_revision_ok(engine):
+            print("error: warehouse schema is not current; run: migrate", file=sys.stderr)
+            return 1
+        result = load_sie(file, engine, lenient=lenient, force=force)
     except SieError as exc:
         print(f"error: {exc.source or file}: rejected, {len(exc.errors)} error(s)", file=sys.stderr)
         for diagnostic in exc.errors:
             print(f"  line {diagnostic.line}: {diagnostic.message}", file=sys.stderr)
         return 1
+    except OlderExtractError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except OSError as exc:
         print(f"error: {file}: {exc.strerror or exc}", file=sys.stderr)
         return 1
+    finally:
+        engine.dispose()
     state = "already loaded, skipped" if result.skipped else "loaded"
     print(f"{file.name}: {state}")
     print(f"  company      {result.company_name} ({result.org_number or 'no org number'})")
@@ -137,5 +148,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     return _cmd_trial_balance(url, args.org, args.year_start)
 
 
+class _SkipImports(importlib.abc.MetaPathFinder):
+    """Makes ``import <name>`` fail for the given top-level packages (and their modules)."""
+
+    def __init__(self, *names: str) -> None:
+        self.names = frozenset(names)
+
+    def find_spec(self, fullname: str, path: object, target: object = None) -> None:
+        if fullname.partition(".")[0] in self.names:
+            raise ModuleNotFoundError(f"{fullname}: not imported by this command", name=fullname)
+
+
+def _skip_unused_imports() -> None:
+    """Keep two optional libraries out of this short process: about 0.5 s of a 5 s load.
+
+    pyarrow imports pandas (0.25 s) on its first ``pa.array`` call only to ask whether the
+    argument is a DataFrame, and numba imports scipy.linalg (0.25 s) when it loads the
+    reader's cached kernels only to see whether BLAS is there. Neither is used here, and
+    both treat a failed import as "not installed". Only for ``python -m``: ``main()``
+    called in-process leaves the process alone.
+    """
+    if not {"pandas", "scipy"} & set(sys.modules):
+        sys.meta_path.insert(0, _SkipImports("pandas", "scipy"))
+
+
 if __name__ == "__main__":
+    _skip_unused_imports()
     sys.exit(main())

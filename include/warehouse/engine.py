@@ -14,6 +14,9 @@ from sqlalchemy import event
 from include.settings import default_warehouse_url
 
 EngineLike = str | sa.URL | sa.Engine
+# Connection execution option: start SQLite transactions with BEGIN IMMEDIATE (take the
+# write lock at once), for transactions that read before they write (a migration).
+SQLITE_IMMEDIATE = "warehouse_sqlite_immediate"
 
 
 def default_url() -> str:
@@ -42,7 +45,8 @@ def _sqlite_setup(engine: sa.Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:
-        conn.exec_driver_sql("BEGIN")
+        immediate = conn.get_execution_options().get(SQLITE_IMMEDIATE, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def create_warehouse_engine(url: str | sa.URL | None = None, **kwargs: Any) -> sa.Engine:

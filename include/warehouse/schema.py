@@ -25,8 +25,9 @@ from include.warehouse.types import Kronor, Money, Quantity
 metadata = sa.MetaData()
 
 # Foreign keys are declared on the small tables; the bulk-loaded fact tables
-# (voucher, voucher_row, voucher_row_object) rely on the loader writing whole
-# partitions in one transaction, because per-row FK checks would halve COPY speed.
+# (voucher, voucher_row) rely on the loader writing whole partitions in one
+# transaction, because per-row FK checks would halve COPY speed. A row's objects
+# are columns of voucher_row (the view voucher_row_object lists them one per row).
 
 
 def _partition_columns(*, fk: bool = True) -> list[sa.Column[object]]:
@@ -106,6 +107,7 @@ extract = sa.Table(
         nullable=True,
         comment="#KSUMMA outcome of the read: ok, absent or mismatch; null: not recorded",
     ),
+    sa.Column("generated_on", sa.Date, comment="#GEN: the day the file was written"),
     sa.CheckConstraint("source_kind IN ('fortnox', 'inbox', 'cli')", name="ck_extract_source_kind"),
     comment="Every file loaded (lineage); a partition points at its current extract",
 )
@@ -268,23 +270,24 @@ voucher_row = sa.Table(
         nullable=False,
         comment="Counts towards balances (TRANS; RTRANS without twin; never BTRANS)",
     ),
+    sa.Column(
+        "cost_centre",
+        sa.Text,
+        comment="Object of dimension 1 (cost centre) on the row, the first if several",
+    ),
+    sa.Column(
+        "project",
+        sa.Text,
+        comment="Object of dimension 6 (project) on the row, the first if several",
+    ),
+    sa.Column(
+        "objects",
+        sa.Text,
+        comment="All objects on the row, JSON [[dimension, object_id], ...]; null when none",
+    ),
     _extract_column(fk=False),
     sa.PrimaryKeyConstraint("company_id", "fiscal_year_start", "row_index"),
     comment="Voucher rows (#TRANS, #RTRANS, #BTRANS)",
-    sqlite_with_rowid=False,  # one B-tree (the key) instead of two: faster bulk insert
-)
-
-voucher_row_object = sa.Table(
-    "voucher_row_object",
-    metadata,
-    *_partition_columns(fk=False),
-    sa.Column("row_index", sa.BigInteger, nullable=False),
-    sa.Column("position", sa.SmallInteger, nullable=False, comment="Order in the object list"),
-    sa.Column("dimension", sa.Text, nullable=False),
-    sa.Column("object_id", sa.Text, nullable=False),
-    _extract_column(fk=False),
-    sa.PrimaryKeyConstraint("company_id", "fiscal_year_start", "row_index", "position"),
-    comment="Objects on a voucher row ({dimension object_id ...})",
     sqlite_with_rowid=False,  # one B-tree (the key) instead of two: faster bulk insert
 )
 
@@ -563,9 +566,104 @@ approval = sa.Table(
     comment="Approvals and rejections of closings; the export sends only approved sets",
 )
 
-# Delete order (children before parents) when a partition is replaced.
+# ----------------------------------------------------------------- export outbox
+# Written by include.closing.outbox: one row per distinct approved voucher of a partition, the
+# record that makes its send to Fortnox happen exactly once (docs/closing.md, "Export").
+
+EXPORT_STATES = ("pending", "sending", "sent", "failed")
+EXPORT_FILE_STATES = (
+    "none",
+    "pending",
+    "uploading",
+    "uploaded",
+    "connecting",
+    "connected",
+    "failed",
+)
+EXPORT_VERIFY_STATES = ("unverified", "verified", "mismatch")
+
+export_outbox = sa.Table(
+    "export_outbox",
+    metadata,
+    sa.Column(
+        "idempotency_key",
+        sa.String(64),
+        primary_key=True,
+        comment="Written into the Fortnox voucher's Comments; derived from the voucher's content",
+    ),
+    *_partition_columns(),
+    sa.Column(
+        "approval_id",
+        sa.Text,
+        sa.ForeignKey("approval.approval_id"),
+        nullable=False,
+        comment="The approval that first scheduled the voucher (a later one may share it)",
+    ),
+    sa.Column("reference", sa.Text, nullable=False, comment="The voucher's reference in its set"),
+    sa.Column("position", sa.Integer, nullable=False, comment="Export order within the set"),
+    sa.Column("series", sa.Text, nullable=False, comment="The voucher series asked for"),
+    sa.Column("voucher_date", sa.Date, nullable=False),
+    sa.Column("state", sa.String(8), nullable=False, comment="pending, sending, sent or failed"),
+    sa.Column("attempts", sa.Integer, nullable=False, comment="POST /3/vouchers made for it"),
+    sa.Column("financial_year_id", sa.Integer, comment="Fortnox's financial year Id"),
+    sa.Column("fortnox_series", sa.Text, comment="The voucher's series in Fortnox, once sent"),
+    sa.Column("fortnox_number", sa.Integer, comment="The voucher's number in Fortnox, once sent"),
+    sa.Column("sent_at", sa.DateTime(timezone=True)),
+    sa.Column("failure", sa.Text, comment="Why Fortnox refused the voucher (state failed)"),
+    sa.Column(
+        "file_name",
+        sa.Text,
+        comment="The attachment's unique name in Fortnox's inbox (it carries the key)",
+    ),
+    sa.Column("file_sha256", sa.String(64), comment="SHA-256 of the attachment's bytes"),
+    sa.Column(
+        "file_state",
+        sa.String(10),
+        nullable=False,
+        comment="none, pending, uploading, uploaded, connecting, connected or failed",
+    ),
+    sa.Column("upload_attempts", sa.Integer, nullable=False),
+    sa.Column("connect_attempts", sa.Integer, nullable=False),
+    sa.Column("fortnox_file_id", sa.Text, comment="The uploaded file's Id in Fortnox"),
+    sa.Column("file_failure", sa.Text, comment="Why Fortnox refused the upload or connection"),
+    sa.Column(
+        "verify_state",
+        sa.String(10),
+        nullable=False,
+        comment="unverified, verified or mismatch (read back from Fortnox after sending)",
+    ),
+    sa.Column("verify_detail", sa.Text, comment="What did not match"),
+    sa.Column("verified_at", sa.DateTime(timezone=True)),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint(_in("state", EXPORT_STATES), name="ck_export_outbox_state"),
+    sa.CheckConstraint(_in("file_state", EXPORT_FILE_STATES), name="ck_export_outbox_file_state"),
+    sa.CheckConstraint(
+        _in("verify_state", EXPORT_VERIFY_STATES), name="ck_export_outbox_verify_state"
+    ),
+    sa.CheckConstraint(
+        "state <> 'sent' OR (fortnox_series IS NOT NULL AND fortnox_number IS NOT NULL "
+        "AND financial_year_id IS NOT NULL)",
+        name="ck_export_outbox_sent",
+    ),
+    # One outbox row per Fortnox voucher and per Fortnox file, whatever goes wrong.
+    sa.UniqueConstraint(
+        "company_id",
+        "financial_year_id",
+        "fortnox_series",
+        "fortnox_number",
+        name="uq_export_outbox_fortnox_voucher",
+    ),
+    sa.UniqueConstraint("company_id", "fortnox_file_id", name="uq_export_outbox_fortnox_file"),
+    sa.Index("ix_export_outbox_partition", "company_id", "fiscal_year_start", "position"),
+    comment="Closing vouchers on their way to Fortnox: state, Fortnox number, file, verification",
+)
+
+# Delete order (children before parents) when a partition is replaced. The open items
+# belong to the partition's extract too: replaced, kept or removed with its books.
 PARTITION_TABLES: tuple[sa.Table, ...] = (
-    voucher_row_object,
+    ar_open_item,
+    ap_open_item,
     voucher_row,
     voucher,
     object_balance,

@@ -58,7 +58,8 @@ def test_authorization_url_has_state_scopes_and_offline() -> None:
     assert query == {
         "client_id": "cid",
         "redirect_uri": "http://127.0.0.1:8765/callback",
-        "scope": "bookkeeping invoice supplierinvoice payment companyinformation settings",
+        "scope": "bookkeeping invoice supplierinvoice payment companyinformation settings "
+        "inbox archive connectfile",
         "state": first.state,
         "access_type": "offline",
         "response_type": "code",

@@ -129,7 +129,7 @@ def test_check_warns_of_a_per_machine_pacer_or_a_callback_the_browser_cannot_rea
     fortnox["extra"]["pacer"] = "redis"
     result = run("check", env={**env, "AIRFLOW_CONN_FORTNOX_DEFAULT": json.dumps(fortnox)})
     assert result.returncode == 1
-    assert "extra.pacer must be one of file, database" in result.stderr
+    assert "pacer is 'redis': expected one of file, database" in result.stderr
 
 
 def test_passwords_file_is_private_and_read_by_the_simple_auth_manager(tmp_path: Path) -> None:

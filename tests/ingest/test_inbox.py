@@ -126,3 +126,69 @@ def test_database_trouble_leaves_the_file_in_the_inbox(inbox, tmp_path: Path) ->
     with pytest.raises(sa.exc.OperationalError):
         process_inbox_file(layout, "good.se", unreachable)
     assert (layout.root / "good.se").exists()  # retry will find it again
+
+
+def _count(url: str, table: str) -> int:
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        count = int(conn.scalar(sa.text(f"select count(*) from {table}")) or 0)
+    engine.dispose()
+    return count
+
+
+def test_inbox_books_replace_a_landing_extract_and_its_open_items(inbox) -> None:  # type: ignore[no-untyped-def]
+    """The new books come without a subledger: the old extract's open items go with its books."""
+    from include.warehouse.loader import load_sie
+
+    layout, url = inbox
+    open_item = {
+        "invoice_number": "7",
+        "customer_number": "10",
+        "customer_name": "Kund AB",
+        "invoice_date": "2024-12-20",
+        "total": "1250.50",
+        "open_amount": "1250.50",
+        "currency": "SEK",
+    }
+    load_sie(GOOD, url, source_kind="fortnox", extract_id="fx-1", open_items={"ar": [open_item]})
+    assert _count(url, "ar_open_item") == 1
+    corrected = GOOD.read_bytes().replace(b'"Anna Andersson"', b'"Anna A"', 1)  # same day
+    (layout.root / "corrected.se").write_bytes(corrected)
+
+    outcome = process_inbox_file(layout, "corrected.se", url)
+
+    assert outcome.outcome is Outcome.LOADED
+    assert outcome.detail["counts"]["ar_open_item"] == 0
+    assert _count(url, "ar_open_item") == 0
+    assert _count(url, "extract where extract_id = 'fx-1'") == 1  # lineage kept, not current
+
+
+def test_older_file_is_set_aside_with_the_reason_and_how_to_force(inbox) -> None:  # type: ignore[no-untyped-def]
+    from include.warehouse.loader import load_sie
+
+    layout, url = inbox
+    newer = GOOD.read_bytes().replace(b"#GEN 20250115", b"#GEN 20250301")
+    load_sie(newer, url, source_kind="inbox", file_name="newer.se")
+    (layout.root / "old.se").write_bytes(GOOD.read_bytes())
+
+    result = process_inbox_file(layout, "old.se", url)
+    again = process_inbox_file(layout, "old.se", url)
+
+    assert result.outcome is Outcome.REJECTED
+    assert (layout.failed / "old.se").read_bytes() == GOOD.read_bytes()  # nothing lost
+    (reason,) = result.errors
+    assert "old.se: not loaded" in reason and "2025-01-15" in reason and "2025-03-01" in reason
+    assert f"python -m include.warehouse load {layout.failed / 'old.se'} --force" in reason
+    assert reason in (layout.failed / "old.se.errors.txt").read_text()
+    assert again.outcome is Outcome.ALREADY_FAILED and again.errors == result.errors
+    assert _count(url, "extract") == 1  # the newer books stay
+
+
+def test_older_manual_file_is_rejected_not_retried(inbox, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from include.ingest.work import RejectedFile, run_work_item
+    from include.warehouse.loader import load_sie
+
+    _, url = inbox
+    load_sie(GOOD.read_bytes().replace(b"#GEN 20250115", b"#GEN 20250301"), url)
+    with pytest.raises(RejectedFile, match=f"load {GOOD} --force"):
+        run_work_item({"kind": "file", "path": str(GOOD)}, tmp_path, url)

@@ -49,8 +49,14 @@ def pg_warehouse_url(pg_session_url: str) -> str:
     """The session's PostgreSQL warehouse, emptied."""
     engine = sa.create_engine(pg_session_url)
     names = ", ".join(f'"{t.name}"' for t in schema.metadata.sorted_tables)
-    with engine.begin() as conn:
-        conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    for attempt in range(3):  # autovacuum's locks can make the server pick TRUNCATE in a deadlock
+        try:
+            with engine.begin() as conn:
+                conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            break
+        except sa.exc.OperationalError as error:
+            if "deadlock detected" not in str(error) or attempt == 2:
+                raise
     engine.dispose()
     return pg_session_url
 

@@ -78,3 +78,48 @@ def test_python_dash_m_uses_warehouse_url(tmp_path: Path, repo_root: Path) -> No
     )
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "env.db").is_file()
+
+
+def test_older_file_exits_1_and_force_loads_it(
+    tmp_path: Path, fixtures_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'wh.db'}"
+    main(["migrate", "--url", url])
+    original = fixtures_dir / "testbolaget_2024.se"
+    newer = tmp_path / "newer.se"
+    newer.write_bytes(original.read_bytes().replace(b"#GEN 20250110", b"#GEN 20250301"))
+    assert main(["load", str(newer), "--url", url]) == 0
+    capsys.readouterr()
+    assert main(["load", str(original), "--url", url]) == 1
+    err = capsys.readouterr().err
+    assert "testbolaget_2024.se: not loaded" in err and "--force" in err
+    assert main(["load", str(original), "--url", url, "--force"]) == 0
+    assert "testbolaget_2024.se: loaded" in capsys.readouterr().out
+
+
+def test_python_dash_m_load_runs_without_pandas_and_scipy(
+    tmp_path: Path, repo_root: Path, fixtures_dir: Path
+) -> None:
+    """The CLI process keeps pandas and scipy out (start-up time); loading still works."""
+    url = f"sqlite:///{tmp_path / 'wh.db'}"
+    main(["migrate", "--url", url])
+    probe = (
+        "import runpy, sys\n"
+        "try:\n"
+        "    runpy.run_module('include.warehouse', run_name='__main__')\n"
+        "finally:\n"
+        "    loaded = sorted(m for m in ('pandas', 'scipy') if m in sys.modules)\n"
+        "    print('imported:', loaded, file=sys.stderr)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, "load", str(fixtures_dir / "testbolaget_2024.se")],
+        cwd=repo_root,
+        env={**os.environ, "WAREHOUSE_URL": url, "PYTHONPATH": str(repo_root)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "testbolaget_2024.se: loaded" in done.stdout
+    assert "imported: []" in done.stderr

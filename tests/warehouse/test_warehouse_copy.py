@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from include.sie4.bulk import read_columns
-from include.warehouse import load_sie, loader, partition_checksum, schema
+from include.warehouse import load_sie, partition_checksum, pg_copy, schema
 
 D = Decimal
 FY2024 = date(2024, 1, 1)
@@ -92,7 +92,7 @@ def _load_both_ways(
     binary_rows = _voucher_rows(url)
     binary_sum = partition_checksum(url, result.company_id, FY2024)
     with monkeypatch.context() as m:
-        m.setattr(loader, "_fits_binary", lambda _data: False)
+        m.setattr(pg_copy, "_fits_binary", lambda _data: False)
         again = load_sie(data, url, file_name="edge.se", force=True)
     assert again.counts == result.counts
     return (
@@ -132,7 +132,7 @@ def test_binary_copy_of_constant_columns(
     """All-NULL quantity/date and all-empty texts go as constants in the COPY head."""
     data = _sie([("1.00", None), ("-3.50", None)], plain=True)
     source = read_columns(data).rows
-    layout = loader._binary_layout(source.select(["quantity", "text", "amount", "kind"]), {})
+    layout = pg_copy._binary_layout(source.select(["quantity", "text", "amount", "kind"]), {})
     assert layout.constants == ("quantity", "text") and layout.fixed == ("amount",)
     binary_rows, binary_sum, csv_rows, csv_sum = _load_both_ways(
         pg_warehouse_url, data, monkeypatch
@@ -159,8 +159,8 @@ def test_fits_binary_spots_wide_decimals() -> None:
     q = pa.decimal128(28, 8)
     small = pa.table({"q": pa.array([D("1.5"), None, D("-92233720368.54775807")], q)})
     wide = pa.table({"q": pa.array([D("1.5"), None, D("92233720368.54775808")], q)})
-    assert loader._fits_binary(small)
-    assert not loader._fits_binary(wide)
+    assert pg_copy._fits_binary(small)
+    assert not pg_copy._fits_binary(wide)
 
 
 def test_mixed_nulls_load_exactly(warehouse_url: str) -> None:

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from include.sie4.errors import SieError
 from include.warehouse import load_open_items, load_sie, partition_checksum, schema
+from include.warehouse.loader import OlderExtractError
 from include.warehouse.schema import (
     balance_sheet_view,
     general_ledger_view,
@@ -66,7 +67,8 @@ def test_load_fills_every_table(warehouse_url: str, main_file: Path) -> None:
         "object_balance": 2,
         "voucher": 5,
         "voucher_row": 16,
-        "voucher_row_object": 3,
+        "ar_open_item": 0,
+        "ap_open_item": 0,
     }
     company = _rows(warehouse_url, sa.select(schema.company))
     assert [(c.company_key, c.org_number, c.name, c.fortnox_tenant_id) for c in company] == [
@@ -141,12 +143,11 @@ def test_load_fills_every_table(warehouse_url: str, main_file: Path) -> None:
     assert (last[0].row_date, last[0].text) == (date(2024, 4, 14), "Pennor")
     assert last[1].row_date is None
     assert {r.extract_id for r in rows} == {result.extract_id}
-    row_objects = _rows(warehouse_url, sa.select(schema.voucher_row_object).order_by("row_index"))
-    assert [(o.row_index, o.position, o.dimension, o.object_id) for o in row_objects] == [
-        (1, 0, "1", "100"),
-        (5, 0, "1", "200"),
-        (5, 1, "6", "P1"),
+    assert [(r.row_index, r.cost_centre, r.project, r.objects) for r in rows if r.objects] == [
+        (1, "100", None, '[["1", "100"]]'),
+        (5, "200", "P1", '[["1", "200"], ["6", "P1"]]'),
     ]
+    # The view voucher_row_object: tests/warehouse/test_warehouse_row_objects.py
 
 
 EXPECTED_TRIAL_BALANCE = {
@@ -279,7 +280,7 @@ def test_readers_see_the_old_books_until_the_commit(warehouse_url: str, main_fil
 
     load_sie(changed, warehouse_url, file_name="v2.se", after_table=look)
 
-    assert {"account", "balance", "voucher", "voucher_row", "voucher_row_object"} <= set(seen)
+    assert {"account", "balance", "voucher", "voucher_row"} <= set(seen)
     assert set(seen.values()) == {old}  # never a mix, never empty
     assert partition_checksum(warehouse_url, first.company_id, FY2024) != old  # now the new
 
@@ -449,3 +450,83 @@ def test_file_without_any_year_is_rejected_naming_the_file(warehouse_url: str) -
     assert str(info.value).startswith("tom.si: ")
     assert "fiscal year unknown" in str(info.value)
     assert _count(warehouse_url, schema.company) == 0
+
+
+def _written_on(data: bytes, day: str) -> bytes:
+    """The same books with another #GEN date (and so other bytes)."""
+    assert data.count(b"#GEN 20250110") == 1
+    return data.replace(b"#GEN 20250110", f"#GEN {day}".encode())
+
+
+def _current_extract(url: str) -> str:
+    fy = schema.fiscal_year
+    (row,) = _rows(url, sa.select(fy.c.extract_id).where(fy.c.year_index == 0))
+    return str(row.extract_id)
+
+
+def test_older_file_is_refused_unless_forced(warehouse_url: str, main_file: Path) -> None:
+    """A file written (#GEN) before the partition's books does not replace them."""
+    data = main_file.read_bytes()
+    newer = load_sie(_written_on(data, "20250301"), warehouse_url, file_name="march.se")
+    checksum = partition_checksum(warehouse_url, newer.company_id, FY2024)
+
+    with pytest.raises(OlderExtractError) as info:
+        load_sie(data, warehouse_url, source_kind="inbox", file_name="january.se")
+    message = str(info.value)
+    assert message.startswith("january.se: not loaded: ")
+    assert "2025-01-10" in message and "2025-03-01" in message and "march.se" in message
+    assert "force=True (CLI: --force)" in message
+    assert partition_checksum(warehouse_url, newer.company_id, FY2024) == checksum
+    assert _current_extract(warehouse_url) == newer.extract_id
+
+    # The same day is not older; and force loads an older file anyway.
+    same_day = _written_on(data.replace(b"Faktura 1", b"Faktura 1b"), "20250301")
+    assert not load_sie(same_day, warehouse_url, file_name="march-b.se").skipped
+    forced = load_sie(data, warehouse_url, file_name="january.se", force=True)
+    assert not forced.skipped and _current_extract(warehouse_url) == forced.extract_id
+    (generated,) = _rows(
+        warehouse_url,
+        sa.select(schema.extract.c.generated_on).where(
+            schema.extract.c.extract_id == forced.extract_id
+        ),
+    )
+    assert generated.generated_on == date(2025, 1, 10)
+
+
+def test_older_landing_extract_is_refused_unless_forced(
+    warehouse_url: str, main_file: Path
+) -> None:
+    """Landing-zone extracts compare by publish time: an old run cleared later is refused."""
+    data = main_file.read_bytes()
+    fetched_first, fetched_later = (
+        "20250110T080000123456Z-aaaa0001",
+        "20250110T090000000001Z-bbbb0002",
+    )
+    kw = {"source_kind": "fortnox", "file_name": "sie4.se"}
+    load_sie(
+        data.replace(b"Faktura 1", b"Faktura 1b"), warehouse_url, extract_id=fetched_later, **kw
+    )
+    with pytest.raises(OlderExtractError, match="fetched from Fortnox 2025-01-10 08:00:00"):
+        load_sie(data, warehouse_url, extract_id=fetched_first, **kw)
+    assert _current_extract(warehouse_url) == fetched_later
+    load_sie(data, warehouse_url, extract_id=fetched_first, force=True, **kw)
+    assert _current_extract(warehouse_url) == fetched_first
+    # A later extract replaces it again, whatever its #GEN says.
+    third = "20250111T070000000000Z-cccc0003"
+    load_sie(_written_on(data, "20250105"), warehouse_url, extract_id=third, **kw)
+    assert _current_extract(warehouse_url) == third
+
+
+def test_the_extract_records_the_files_ksumma(warehouse_url: str, main_file: Path) -> None:
+    import dataclasses
+
+    from include.sie4 import read_sie, write_sie
+
+    doc = read_sie(main_file)
+    plain = load_sie(write_sie(doc), warehouse_url, file_name="plain.se")
+    later = dataclasses.replace(doc, generated_on=date(2025, 3, 1))  # newer books, not refused
+    signed = load_sie(write_sie(later, ksumma=True), warehouse_url, file_name="signed.se")
+    ex = schema.extract
+    rows = dict(_rows(warehouse_url, sa.select(ex.c.extract_id, ex.c.ksumma)))
+    assert rows[plain.extract_id] == "absent"
+    assert rows[signed.extract_id] == "ok"

@@ -25,7 +25,6 @@ EXPECTED_TABLES = {
     "object_balance",
     "voucher",
     "voucher_row",
-    "voucher_row_object",
     "ar_open_item",
     "ap_open_item",
 }
@@ -37,7 +36,13 @@ MIGRATED_METADATA = [
     token_schema.metadata,
     pacer_schema.metadata,
 ]
-EXPECTED_VIEWS = {"trial_balance", "general_ledger", "balance_sheet", "income_statement"}
+EXPECTED_VIEWS = {
+    "trial_balance",
+    "general_ledger",
+    "balance_sheet",
+    "income_statement",
+    "voucher_row_object",
+}
 
 
 def _check_migrated(url: str) -> None:
@@ -120,3 +125,95 @@ def test_token_store_table_is_migrated_even_when_the_cli_made_it_first(tmp_path)
         assert "fortnox_connection" in sa.inspect(engine).get_table_names()
         engine.dispose()
         assert current_revision_ok(url)
+
+
+def test_head_and_current_revision_agree_with_alembic(tmp_path: Path) -> None:
+    """The cheap check (version files' text, one SELECT) sees what Alembic sees."""
+    from alembic.script import ScriptDirectory
+
+    from include.warehouse.migrate import alembic_config
+
+    assert head_revision() == ScriptDirectory.from_config(alembic_config()).get_current_head()
+    url = f"sqlite:///{tmp_path / 'warehouse.db'}"
+    for target in ("0001", "head"):
+        migrate(url, target)
+        engine = sa.create_engine(url)
+        with engine.connect() as conn:
+            assert current_revision(url) == MigrationContext.configure(conn).get_current_revision()
+        engine.dispose()
+
+
+@pytest.fixture(
+    params=[pytest.param("sqlite"), pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database that was never migrated: a new SQLite file or a new PostgreSQL schema."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'warehouse.db'}"
+    return str(request.getfixturevalue("pg_schema_url"))
+
+
+def test_ensure_current_migrates_only_when_behind(
+    empty_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from alembic import command
+
+    from include.warehouse.migrate import ensure_current
+
+    upgrades: list[str] = []
+    real_upgrade = command.upgrade
+
+    def counting_upgrade(config, revision, **kwargs):  # type: ignore[no-untyped-def]
+        upgrades.append(revision)
+        return real_upgrade(config, revision, **kwargs)
+
+    monkeypatch.setattr(command, "upgrade", counting_upgrade)
+    assert ensure_current(empty_url) == head_revision()
+    assert upgrades == ["head"]
+    for _ in range(3):  # the load DAG's schema task, run after run: no migration
+        assert ensure_current(empty_url) == head_revision()
+    assert upgrades == ["head"]
+    downgrade(empty_url, "0002")
+    assert ensure_current(empty_url) == head_revision()  # behind again: migrated
+    assert upgrades == ["head", "head"]
+    _check_migrated(empty_url)
+
+
+def test_concurrent_migrations_of_one_database_wait_for_each_other(
+    empty_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two runs both find the schema behind and migrate at once: one waits, then no-ops."""
+    import importlib
+    import threading
+
+    migrate_module = importlib.import_module("include.warehouse.migrate")  # not the function
+
+    both_behind = threading.Barrier(2, timeout=30)
+    real_migrate = migrate_module.migrate
+
+    def migrate_together(*args, **kwargs):  # type: ignore[no-untyped-def]
+        both_behind.wait()  # both have seen the schema behind before either migrates
+        return real_migrate(*args, **kwargs)
+
+    monkeypatch.setattr(migrate_module, "migrate", migrate_together)
+    outcomes: list[object] = []
+
+    def run() -> None:
+        try:
+            outcomes.append(migrate_module.ensure_current(empty_url))
+        except Exception as exc:  # collected: the assertion below shows it
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert outcomes == [head_revision(), head_revision()]
+    _check_migrated(empty_url)
+    engine = sa.create_engine(empty_url)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).all() == [
+            (head_revision(),)
+        ]
+    engine.dispose()

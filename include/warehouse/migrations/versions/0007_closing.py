@@ -1,7 +1,7 @@
 """Closing: closing_attachment, closing_import, closing_adjustment, closing_proposal, approval.
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-02
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from include.warehouse.types import Money
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
