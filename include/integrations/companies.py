@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from include.warehouse.engine import EngineLike, engine_for
-from include.warehouse.loader import CompanyIdentity, _upsert_company, normalise_org_number
+from include.warehouse.identity import CompanyIdentity, normalise_org_number, upsert_company
 
 
 class CompanyConflict(Exception):
@@ -51,7 +51,7 @@ def register_company(
             migrate(engine)
         with engine.begin() as conn:
             try:
-                return _upsert_company(conn, identity, str(tenant_id))
+                return upsert_company(conn, identity, str(tenant_id))
             except ValueError as exc:  # the loader's "is Fortnox tenant X, not Y"
                 raise CompanyConflict(str(exc)) from None
             except sa.exc.IntegrityError:  # the tenant id sits on another company's row

@@ -239,8 +239,8 @@ def quality_state(warehouse_url: str, load: LoadState) -> QualityState:
 
 
 def closing_state(warehouse_url: str, load: LoadState) -> ClosingState | None:
-    """The latest closing decision of the loaded partition's year (``include.closing``) and
-    the vouchers exported for it; None while nobody approved or rejected it."""
+    """The latest closing decision of the loaded partition's year (``include.closing``) and,
+    once approved, the vouchers of the export; None while nobody approved or rejected it."""
     from include.closing.approval import latest_approval
 
     approval = latest_approval(warehouse_url, load.company_id, load.fiscal_year_start)
@@ -251,17 +251,31 @@ def closing_state(warehouse_url: str, load: LoadState) -> ClosingState | None:
         approval_id=approval.approval_id,
         decided_by=approval.decided_by,
         decided_at=approval.decided_at,
-        vouchers=exported_vouchers(warehouse_url, approval.approval_id),
+        vouchers=exported_vouchers(warehouse_url, load) if approval.approved else (),
     )
 
 
-def exported_vouchers(warehouse_url: str, approval_id: str) -> tuple[ExportedVoucher, ...]:
-    """The approval's vouchers in the export outbox with their state and Fortnox numbers.
+def exported_vouchers(warehouse_url: str, load: LoadState) -> tuple[ExportedVoucher, ...]:
+    """The partition's vouchers in the export outbox (``include.closing.outbox``), in export
+    order, with their state and, once sent, their Fortnox series and number."""
+    from include.closing.outbox import Outbox
+    from include.warehouse.engine import engine_for
 
-    MARKED: the export outbox (``voucher_export``) is not part of the project yet; until it
-    is, no voucher is listed as exported.
-    """
-    return ()
+    engine, owned = engine_for(warehouse_url)
+    try:
+        rows = Outbox(engine).partition_rows(load.company_id, load.fiscal_year_start)
+    finally:
+        if owned:
+            engine.dispose()
+    return tuple(
+        ExportedVoucher(
+            voucher=row.reference,
+            state=row.state,
+            fortnox_series=row.fortnox_series,
+            fortnox_number=row.fortnox_number,
+        )
+        for row in rows
+    )
 
 
 # ----------------------------------------------------------------------- the list

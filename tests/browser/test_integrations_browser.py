@@ -165,44 +165,36 @@ def test_a_person_connects_fetches_and_opens_the_approval(stack: Stack, browser:
     context.close()
 
 
-def prepare_closing(stack: Stack, org_number: str) -> str:
-    """What the accountants do before Export vouchers: the quality checks pass, the
-    proposals are accepted. Returns the fiscal year's first day.
-
-    MARKED: the project has no data-quality DAG yet; the checks' outcome is recorded with
-    ``include.quality.testing.record_checks`` (a passing run on the current load) until it has.
-    """
+def accept_proposals(stack: Stack, org_number: str, fiscal_year_start: str) -> None:
+    """What the accountants do before Export vouchers: accept the closing's proposals."""
     from include.closing.cli import main as closing_cli
-    from include.quality.testing import record_checks
-    from include.warehouse.schema import company, fiscal_year
 
-    engine = sa.create_engine(stack.warehouse_url)
-    with engine.connect() as conn:
-        company_id, start = conn.execute(
-            sa.select(company.c.company_id, fiscal_year.c.fiscal_year_start)
-            .join(fiscal_year, fiscal_year.c.company_id == company.c.company_id)
-            .where(company.c.org_number == org_number, fiscal_year.c.year_index == 0)
-            .order_by(fiscal_year.c.fiscal_year_start.desc())
-        ).first()
-    engine.dispose()
-    record_checks(stack.warehouse_url, company_id, start, triggered_by="browser test")
     out = io.StringIO()
     code = closing_cli(
         ["propose", "--url", stack.warehouse_url, "--company", org_number,
-         "--fiscal-year", start.isoformat(), "--accept", "all"],
+         "--fiscal-year", fiscal_year_start, "--accept", "all"],
         out=out,
     )  # fmt: skip
     assert code == 0, out.getvalue()
-    return start.isoformat()
 
 
 def open_waiting_approval(person: Person, stack: Stack, tenant: str, org_number: str) -> None:
-    """Export vouchers starts the closing; the view then leads to its waiting approval."""
-    prepare_closing(stack, org_number)
-    view = person.open_view()
-    row = view.locator(f"tr[data-tenant='{tenant}']")
-    assert "passed" in row.locator("td.quality").inner_text()
-    person.snapshot("quality-passed")
+    """The data_quality DAG checks the loaded books (the page shows its verdict); Export
+    vouchers starts the closing; the view then leads to its waiting approval."""
+    deadline = time.monotonic() + LAND_TIMEOUT
+    while True:
+        view = person.open_view()
+        row = view.locator(f"tr[data-tenant='{tenant}']")
+        quality = row.locator("td.quality").inner_text()
+        if "passed" in quality or "warnings" in quality:
+            break
+        if "failed" in quality or time.monotonic() > deadline:
+            person.snapshot("quality-not-passed")
+            pytest.fail(f"the quality checks did not pass: {quality!r}")
+        time.sleep(5)
+    person.snapshot("quality-checked")
+    start = row.locator("td.load").inner_text().split("fiscal year from ", 1)[1].split()[0]
+    accept_proposals(stack, org_number, start)
     row.get_by_role("button", name="Export vouchers").click()
     person.page.wait_for_url(re.compile(r".*/dags/closing/runs/.*"), timeout=60_000)
     person.page.wait_for_load_state("networkidle")
