@@ -299,6 +299,21 @@ def create_app() -> FastAPI:
             )
         return person
 
+    async def viewing(request: Request, allowed: Callable[[Person], bool], what: str) -> Any:
+        """The person for a page: anonymous to Airflow's login, refused without permission."""
+        person = await authenticate(request)
+        if person is None:
+            return RedirectResponse(login_url(str(request.url)), status_code=303)
+        if not allowed(person):
+            return page.message(
+                request,
+                "Not allowed",
+                f"Your Airflow role does not allow you to {what}.",
+                status_code=403,
+                person=person,
+            )
+        return person
+
     async def changing(request: Request, allowed: Callable[[Person], bool], what: str) -> Any:
         """The person for a POST, after the login, permission, CSRF and origin checks."""
         found = await person_or_page(request)
@@ -343,17 +358,9 @@ def create_app() -> FastAPI:
 
     @app.get("/", response_class=HTMLResponse)
     async def index(request: Request) -> Response:
-        person = await authenticate(request)
-        if person is None:
-            return RedirectResponse(login_url(str(request.url)), status_code=303)
-        if not person.can_view:
-            return page.message(
-                request,
-                "Not allowed",
-                "Your Airflow role does not allow you to use the Airflow UI.",
-                status_code=403,
-                person=person,
-            )
+        person = await viewing(request, lambda p: p.can_view, "use the Airflow UI")
+        if isinstance(person, Response):
+            return person
         here = where(request)
         listing = await run_in_threadpool(_load_companies, here)
         root = request.scope.get(ROOT_APP_KEY)
@@ -484,19 +491,10 @@ def create_app() -> FastAPI:
 
     @app.get("/fortnox/{tenant_id}/disconnect", response_class=HTMLResponse)
     async def confirm_disconnect(request: Request, tenant_id: str) -> Response:
-        person = await authenticate(request)
-        if person is None:
-            return RedirectResponse(login_url(str(request.url)), status_code=303)
-        if not person.can_disconnect:
-            return page.message(
-                request,
-                "Not allowed",
-                "Your Airflow role does not allow you to disconnect Fortnox companies.",
-                status_code=403,
-                person=person,
-            )
-        listing = await run_in_threadpool(_load_companies, where(request))
-        company = next((c for c in listing["companies"] if c.tenant_id == tenant_id), None)
+        person = await viewing(request, lambda p: p.can_disconnect, "disconnect Fortnox companies")
+        if isinstance(person, Response):
+            return person
+        company = await _company(where(request), tenant_id)
         if company is None:
             return page.message(
                 request,
@@ -597,8 +595,7 @@ def create_app() -> FastAPI:
         open_run: bool = False,
     ) -> Response:
         here = where(request)
-        listing = await run_in_threadpool(_load_companies, here)
-        company = next((c for c in listing["companies"] if c.tenant_id == tenant_id), None)
+        company = await _company(here, tenant_id)
         if company is None or company.connection.status != "connected":
             return page.message(
                 request,
@@ -623,19 +620,10 @@ def create_app() -> FastAPI:
 
     @app.get("/companies/{tenant_id}/export", response_class=HTMLResponse)
     async def export_report(request: Request, tenant_id: str) -> Response:
-        person = await authenticate(request)
-        if person is None:
-            return RedirectResponse(login_url(str(request.url)), status_code=303)
-        if not person.can_view:
-            return page.message(
-                request,
-                "Not allowed",
-                "Your Airflow role does not allow you to use the Airflow UI.",
-                status_code=403,
-                person=person,
-            )
-        listing = await run_in_threadpool(_load_companies, where(request))
-        company = next((c for c in listing["companies"] if c.tenant_id == tenant_id), None)
+        person = await viewing(request, lambda p: p.can_view, "use the Airflow UI")
+        if isinstance(person, Response):
+            return person
+        company = await _company(where(request), tenant_id)
         if company is None or company.closing is None or not company.closing.vouchers:
             return page.message(
                 request,
@@ -674,6 +662,11 @@ def _when(value: datetime | None) -> str:
         return "-"
     moment = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+async def _company(here: Where, tenant_id: str) -> CompanyStatus | None:
+    listing = await run_in_threadpool(_load_companies, here)
+    return next((c for c in listing["companies"] if c.tenant_id == tenant_id), None)
 
 
 def _years_offered(today: date | None = None) -> list[int]:

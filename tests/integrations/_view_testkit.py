@@ -8,41 +8,23 @@ TestClient keeping cookies), so every check of the view runs as in the API serve
 from __future__ import annotations
 
 import re
-from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import httpx
+
+from include.fortnox.cli import _FormReader
 
 ORIGIN = "http://testserver"
 CALLBACK = f"{ORIGIN}/integrations/fortnox/callback"
 USERS = {"admin": "admin", "op": "op", "user": "user", "viewer": "viewer"}  # name: role
 
 
-class ConsentForm(HTMLParser):
-    """The sandbox's consent form: its action, hidden fields and the tenants offered."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.action = ""
-        self.fields: dict[str, str] = {}
-        self.tenants: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {k: v or "" for k, v in attrs}
-        if tag == "form":
-            self.action = values.get("action", "")
-        elif tag == "input" and values.get("type") == "hidden":
-            self.fields[values.get("name", "")] = values.get("value", "")
-        elif tag == "input" and values.get("name") == "tenant":
-            self.tenants.append(values.get("value", ""))
-
-
 def approve_on_sandbox(auth_url: str, tenant: str, *, approve: bool = True) -> str:
     """Approve (or decline) the consent as the person would; the callback's path + query."""
     page = httpx.get(auth_url, timeout=30)
     page.raise_for_status()
-    form = ConsentForm()
+    form = _FormReader()  # the command line's reader of the sandbox's consent form
     form.feed(page.text)
     assert tenant in form.tenants, (tenant, form.tenants)
     answer = httpx.post(
