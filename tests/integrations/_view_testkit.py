@@ -8,10 +8,12 @@ TestClient keeping cookies), so every check of the view runs as in the API serve
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import httpx
+import sqlalchemy as sa
 
 from include.fortnox.cli import _FormReader
 
@@ -102,3 +104,27 @@ class Person:
     def connect(self, tenant: str) -> httpx.Response:
         callback = approve_on_sandbox(self.start_consent(), tenant)
         return self.get(callback)
+
+
+def closed_and_exported(url: str, tenant: str, books_sie: bytes) -> tuple[int, date]:
+    """A Fortnox company's books loaded, checked, approved, one voucher sent (A 301)."""
+    from include.closing.approval import approved_voucher_set
+    from include.closing.export_testing import approve, closing_vouchers
+    from include.closing.outbox import Outbox
+    from include.quality.testing import record_checks
+    from include.warehouse.loader import load_sie
+    from include.warehouse.migrate import migrate
+
+    migrate(url)
+    result = load_sie(books_sie, url, source_kind="fortnox", fortnox_tenant_id=tenant)
+    company_id, start = result.company_id, result.fiscal_year_start
+    record_checks(url, company_id, start)
+    approval = approve(url, company_id, start, closing_vouchers(2, tag="ui", attachments=False))
+    engine = sa.create_engine(url)
+    outbox = Outbox(engine)
+    voucher_set = approved_voucher_set(url, approval.approval_id)
+    first, _ = outbox.schedule(approval.approval_id, voucher_set)
+    sent = {"fortnox_series": "A", "fortnox_number": 301, "financial_year_id": 2}
+    outbox.save(first, state="sent", **sent)
+    engine.dispose()
+    return company_id, start

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from _view_testkit import closed_and_exported
 
 from include.books import generate_books
 from include.fortnox.tokens import StoredConnection
@@ -164,3 +165,44 @@ def test_a_broken_warehouse_leaves_the_connections_listed(tmp_path: Path) -> Non
     assert [s.tenant_id for s in statuses] == ["42"]
     assert statuses[0].last_load is None
     assert statuses[0].notes == ("The warehouse could not be read (DatabaseError).",)
+
+
+def test_quality_and_closing_columns(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'warehouse.db'}"
+    data, org, name, _ = sie_of()
+    closed_and_exported(url, "42", data)
+    [status] = company_statuses(
+        [connection("42", company_name=name, org_number=org)],
+        data_root=tmp_path,
+        warehouse_url=url,
+        now=NOW,
+    )
+    assert status.notes == ()
+    assert status.quality is not None and status.quality.status == "passed"
+    assert not status.quality.blocks and status.quality.failed_checks == ()
+    closing = status.closing
+    assert closing is not None and closing.status == "approved" and closing.decided_by == "test"
+    assert [(v.state, v.fortnox_voucher) for v in closing.vouchers] == [
+        ("sent", "A301"),
+        ("pending", None),
+    ]
+    assert not closing.exported  # one of the two is still pending
+
+
+def test_a_failed_check_shows_with_its_name(tmp_path: Path) -> None:
+    from include.quality.testing import record_checks
+
+    url = f"sqlite:///{tmp_path / 'warehouse.db'}"
+    migrate(url)
+    data, org, name, _ = sie_of()
+    result = load_sie(data, url, source_kind="fortnox", fortnox_tenant_id="42")
+    record_checks(url, result.company_id, result.fiscal_year_start, failed=("voucher_balances",))
+    [status] = company_statuses(
+        [connection("42", company_name=name, org_number=org)],
+        data_root=tmp_path,
+        warehouse_url=url,
+        now=NOW,
+    )
+    assert status.quality is not None and status.quality.status == "failed"
+    assert status.quality.blocks and status.quality.failed_checks == ("voucher_balances",)
+    assert status.closing is None

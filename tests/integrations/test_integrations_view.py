@@ -17,7 +17,16 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 import sqlalchemy as sa
-from _view_testkit import CALLBACK, ORIGIN, USERS, Person, alert_of, approve_on_sandbox, csrf_of
+from _view_testkit import (
+    CALLBACK,
+    ORIGIN,
+    USERS,
+    Person,
+    alert_of,
+    approve_on_sandbox,
+    closed_and_exported,
+    csrf_of,
+)
 from cryptography.fernet import Fernet
 
 from include.fortnox.config import FortnoxSettings
@@ -369,3 +378,24 @@ def test_fetch_triggers_the_extract_for_the_company_and_year(view: View) -> None
         "/integrations/companies/999999/fetch", {"csrf_token": csrf_of(page), "fiscal_year": ""}
     )
     assert unknown.status_code == 409 and "connect it first" in unknown.text
+
+
+def test_the_list_shows_quality_and_closing_and_the_export_report(view: View) -> None:
+    from include.sie4 import write_sie
+
+    tenant = view.tenants[0]
+    admin, viewer = view.person("admin"), view.person("viewer")
+    assert admin.connect(tenant).status_code == 303
+    books = view.sandbox.sandbox.apis[int(tenant)].tenant.books
+    sie = write_sie(books.to_sie(books.years[-1].fiscal_year.start))
+    closed_and_exported(view.warehouse_url, tenant, sie)
+    page = viewer.view()
+    row = page[page.index(f'data-tenant="{tenant}"') :].split("</tr>", 1)[0]
+    assert "passed</span>" in row and "approved</span>" in row and "A301" in row
+    assert f"/integrations/companies/{tenant}/export" in row  # Export vouchers: the report
+    report = viewer.get(f"/integrations/companies/{tenant}/export")
+    assert report.status_code == 200
+    assert (
+        "A301" in report.text and "sent</span>" in report.text and "pending</span>" in report.text
+    )
+    assert viewer.get("/integrations/companies/999999/export").status_code == 404
