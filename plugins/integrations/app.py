@@ -136,14 +136,7 @@ class Page:
             status_code=status_code,
         )
         if request.cookies.get(CSRF_COOKIE) != secret:
-            response.set_cookie(
-                CSRF_COOKIE,
-                secret,
-                path=here.view or "/",
-                httponly=True,
-                samesite="lax",
-                secure=here.secure,
-            )
+            _set_cookie(response, here, CSRF_COOKIE, secret)
         if flash is not None:
             response.delete_cookie(FLASH_COOKIE, path=here.view or "/")
         _no_store(response, consent_origin=consent_origin)
@@ -193,19 +186,33 @@ def _unpack_flash(value: str | None) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+def _set_cookie(
+    response: Response,
+    here: Where,
+    name: str,
+    value: str,
+    *,
+    path: str | None = None,
+    max_age: int | None = None,
+) -> None:
+    """Cookies of the view: HttpOnly, SameSite=Lax (sent on Fortnox's redirect back, not on
+    another site's POST), Secure behind HTTPS, scoped to the view's path."""
+    response.set_cookie(
+        name,
+        value,
+        path=path or here.view or "/",
+        httponly=True,
+        samesite="lax",
+        secure=here.secure,
+        max_age=max_age,
+    )
+
+
 def _redirect(url: str, here: Where, flash: tuple[str, str, str | None] | None) -> Response:
     response = RedirectResponse(url, status_code=303)
     if flash:
         value = _signer("flash").sign(_pack_flash(*flash), max_age_seconds=FLASH_SECONDS)
-        response.set_cookie(
-            FLASH_COOKIE,
-            value,
-            path=here.view or "/",
-            httponly=True,
-            samesite="lax",
-            secure=here.secure,
-            max_age=FLASH_SECONDS,
-        )
+        _set_cookie(response, here, FLASH_COOKIE, value, max_age=FLASH_SECONDS)
     _no_store(response)
     return response
 
@@ -423,13 +430,12 @@ def create_app() -> FastAPI:
             return page.message(request, "Cannot connect", str(exc), status_code=400, person=found)
         log.info("Fortnox consent started by %s", found.user_id)
         response = RedirectResponse(start.url, status_code=303)
-        response.set_cookie(
+        _set_cookie(
+            response,
+            here,
             NONCE_COOKIE,
             start.issued.nonce,
             path=f"{here.view}/fortnox",
-            httponly=True,
-            samesite="lax",
-            secure=here.secure,
             max_age=NONCE_SECONDS,
         )
         _no_store(response)
