@@ -168,6 +168,20 @@ def connect(
     code = params.get("code")
     if not code:
         raise FortnoxError("the redirect carries no authorisation code")
+    return complete_consent(settings, oauth, store, code, tenant=tenant)
+
+
+def complete_consent(
+    settings: FortnoxSettings,
+    oauth: FortnoxOAuth,
+    store: TokenStore,
+    code: str,
+    *,
+    tenant: str | None = None,
+    grant_type: str = GRANT_AUTHORIZATION_CODE,
+) -> StoredConnection:
+    """Exchange the consent's code, name the company from ``/3/companyinformation`` and store
+    the connection (shared by this command and the Integrations view's callback)."""
     tokens = oauth.exchange_code(code)
     with FortnoxClient(settings.api_url, lambda: tokens.access_token) as client:
         info = client.company_information().item("CompanyInformation")
@@ -179,7 +193,7 @@ def connect(
         tokens,
         company_name=str(info.get("CompanyName") or ""),
         org_number=str(info.get("OrganizationNumber") or ""),
-        grant_type=GRANT_AUTHORIZATION_CODE,
+        grant_type=grant_type,
     )
 
 
