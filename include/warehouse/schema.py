@@ -716,14 +716,21 @@ def _amounts(*names: str) -> list[sa.Column[Any]]:
     return kronor + [sa.Column(f"{name}_ore", sa.BigInteger) for name in names]
 
 
+def _partition_header() -> list[sa.Column[Any]]:
+    """The leading columns of a view over partitions: who and which fiscal year."""
+    return [
+        sa.Column("company_id", sa.Integer),
+        sa.Column("org_number", sa.String),
+        sa.Column("company_name", sa.Text),
+        sa.Column("fiscal_year_start", sa.Date),
+        sa.Column("fiscal_year_end", sa.Date),
+    ]
+
+
 trial_balance_view = sa.Table(
     "trial_balance",
     view_metadata,
-    sa.Column("company_id", sa.Integer),
-    sa.Column("org_number", sa.String),
-    sa.Column("company_name", sa.Text),
-    sa.Column("fiscal_year_start", sa.Date),
-    sa.Column("fiscal_year_end", sa.Date),
+    *_partition_header(),
     sa.Column("account", sa.String),
     sa.Column("account_name", sa.Text),
     sa.Column("sru_code", sa.String),
@@ -755,11 +762,7 @@ def _statement_view(name: str) -> sa.Table:
     return sa.Table(
         name,
         view_metadata,
-        sa.Column("company_id", sa.Integer),
-        sa.Column("org_number", sa.String),
-        sa.Column("company_name", sa.Text),
-        sa.Column("fiscal_year_start", sa.Date),
-        sa.Column("fiscal_year_end", sa.Date),
+        *_partition_header(),
         sa.Column("account_class", sa.String),
         sa.Column("class_name", sa.Text),
         sa.Column("account_group", sa.String),
@@ -782,11 +785,7 @@ def _reconciliation_view(name: str) -> sa.Table:
     return sa.Table(
         name,
         view_metadata,
-        sa.Column("company_id", sa.Integer),
-        sa.Column("org_number", sa.String),
-        sa.Column("company_name", sa.Text),
-        sa.Column("fiscal_year_start", sa.Date),
-        sa.Column("fiscal_year_end", sa.Date),
+        *_partition_header(),
         sa.Column("first_account", sa.String),
         sa.Column("last_account", sa.String),
         sa.Column("control_accounts", sa.String),
