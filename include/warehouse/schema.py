@@ -8,10 +8,10 @@ so loading the same file twice gives identical rows. Every partition row
 carries ``extract_id`` (lineage back to the file it came from).
 
 The analyst views (trial_balance, general_ledger, balance_sheet,
-income_statement) are created by the migrations; ``VIEWS`` describes their
-columns so Python code can select from them with exact types. The BAS class and
-group names the statement views show are reference tables
-(``reference_metadata``), seeded by the migrations.
+income_statement, ar_reconciliation, ap_reconciliation) are created by the
+migrations; ``VIEWS`` describes their columns so Python code can select from
+them with exact types. The BAS class and group names the statement views show
+are reference tables (``reference_metadata``), seeded by the migrations.
 """
 
 from __future__ import annotations
@@ -716,14 +716,21 @@ def _amounts(*names: str) -> list[sa.Column[Any]]:
     return kronor + [sa.Column(f"{name}_ore", sa.BigInteger) for name in names]
 
 
+def _partition_header() -> list[sa.Column[Any]]:
+    """The leading columns of a view over partitions: who and which fiscal year."""
+    return [
+        sa.Column("company_id", sa.Integer),
+        sa.Column("org_number", sa.String),
+        sa.Column("company_name", sa.Text),
+        sa.Column("fiscal_year_start", sa.Date),
+        sa.Column("fiscal_year_end", sa.Date),
+    ]
+
+
 trial_balance_view = sa.Table(
     "trial_balance",
     view_metadata,
-    sa.Column("company_id", sa.Integer),
-    sa.Column("org_number", sa.String),
-    sa.Column("company_name", sa.Text),
-    sa.Column("fiscal_year_start", sa.Date),
-    sa.Column("fiscal_year_end", sa.Date),
+    *_partition_header(),
     sa.Column("account", sa.String),
     sa.Column("account_name", sa.Text),
     sa.Column("sru_code", sa.String),
@@ -746,6 +753,8 @@ general_ledger_view = sa.Table(
     sa.Column("row_index", sa.BigInteger),
     sa.Column("text", sa.Text),
     *_amounts("amount", "opening_balance", "running_balance"),
+    sa.Column("cost_centre", sa.Text),
+    sa.Column("project", sa.Text),
 )
 
 
@@ -753,11 +762,7 @@ def _statement_view(name: str) -> sa.Table:
     return sa.Table(
         name,
         view_metadata,
-        sa.Column("company_id", sa.Integer),
-        sa.Column("org_number", sa.String),
-        sa.Column("company_name", sa.Text),
-        sa.Column("fiscal_year_start", sa.Date),
-        sa.Column("fiscal_year_end", sa.Date),
+        *_partition_header(),
         sa.Column("account_class", sa.String),
         sa.Column("class_name", sa.Text),
         sa.Column("account_group", sa.String),
@@ -772,5 +777,31 @@ def _statement_view(name: str) -> sa.Table:
 
 balance_sheet_view = _statement_view("balance_sheet")
 income_statement_view = _statement_view("income_statement")
+
+
+def _reconciliation_view(name: str) -> sa.Table:
+    # Amounts in the books' sign (payables negative); difference = open items - closing
+    # balance. The open-item columns are null when the partition has no subledger.
+    return sa.Table(
+        name,
+        view_metadata,
+        *_partition_header(),
+        sa.Column("first_account", sa.String),
+        sa.Column("last_account", sa.String),
+        sa.Column("control_accounts", sa.String),
+        sa.Column("open_item_count", sa.Integer),
+        *_amounts(
+            "opening_balance",
+            "movements",
+            "closing_balance",
+            "reported_closing_balance",
+            "open_items_total",
+            "difference",
+        ),
+    )
+
+
+ar_reconciliation_view = _reconciliation_view("ar_reconciliation")
+ap_reconciliation_view = _reconciliation_view("ap_reconciliation")
 
 VIEWS: dict[str, sa.Table] = {t.name: t for t in view_metadata.sorted_tables}

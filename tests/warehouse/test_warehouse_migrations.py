@@ -42,6 +42,8 @@ EXPECTED_VIEWS = {
     "balance_sheet",
     "income_statement",
     "voucher_row_object",
+    "ar_reconciliation",
+    "ap_reconciliation",
 }
 
 

@@ -1,11 +1,13 @@
 """The analyst views give the same answers on SQLite and on PostgreSQL.
 
 The same books go into a SQLite and a PostgreSQL warehouse, in the same order: the
-fixture files, generated books (include/books), a file of edge amounts, and every
-corpus file the reader accepts in lenient mode. Then the same SQL runs on both: every
-view, and every example query of docs/warehouse.md. Results are compared as a raw SQL
-client sees them (DB-API values, only turned into text: a date, a Decimal, an integer),
-not through the warehouse's own column types.
+fixture files, generated books (include/books) with their open items as a Fortnox extract
+brings them (one company's short of an invoice each, its control accounts configured), a
+file of edge amounts, and every corpus file the reader accepts in lenient mode. Then the
+same SQL runs on both: every view, and every example query of docs/warehouse.md. Results
+are compared as a raw SQL client sees them (DB-API values, only turned into text: a date,
+a Decimal, an integer), not through the warehouse's own column types. The reconciliation
+views are also held against the quality checks they mirror.
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ import importlib.util
 import re
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -26,11 +29,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from include.books import generate_books, write_large_sie
+from include.quality.checks import AccountRange
+from include.quality.partitions import Partition
+from include.quality.results import CheckResult
+from include.quality.runner import check_partition, lookup_partition, set_control_ranges
+from include.quality.testing import books_with_open_items, open_items_at, sie_bytes
 from include.sie4 import write_sie
 from include.sie4.errors import SieError
+from include.sie4.records import SieDocument
 from include.warehouse import create_warehouse_engine, load_sie, migrate
 from include.warehouse.engine import temporary_schema
 from include.warehouse.migrate import current_revision, downgrade, head_revision
+from include.warehouse.partition import SourceKind
 from include.warehouse.schema import VIEWS, trial_balance_view
 from include.warehouse.types import Kronor, kronor_text
 
@@ -82,22 +92,52 @@ def _edge_file() -> bytes:
     return ("\n".join(lines) + "\n").encode("cp437")
 
 
-def _book_files(folder: Path) -> list[tuple[str, bytes]]:
-    """(name, bytes) in load order: fixtures, generated books, edges, then the corpus."""
-    files = [(p.name, p.read_bytes()) for p in sorted(FIXTURES.glob("*.se"))]
-    for company_index, years in ((0, 2), (1, 1)):
+@dataclass(frozen=True)
+class BookFile:
+    """A file to load, with what a Fortnox extract brings beside it."""
+
+    name: str
+    data: bytes
+    open_items: dict[str, list[dict[str, Any]]] | None = None  # None: no subledger
+    source_kind: SourceKind = "cli"
+    control_ranges: dict[str, list[str]] = field(default_factory=dict)  # set after the load
+
+
+# Generated company whose subledgers lack an invoice each (the reconciliations fail), and
+# whose customer control accounts are configured: overlapping ranges, one without a balance.
+DAMAGED_COMPANY = 3
+DAMAGED_AR_RANGES = ["1500-1512", "1510-1519", "1580"]
+
+
+def _book_files(folder: Path) -> list[BookFile]:
+    """In load order: fixtures, generated books (with their open items, as from Fortnox),
+    edges, then the corpus."""
+    files = [BookFile(p.name, p.read_bytes()) for p in sorted(FIXTURES.glob("*.se"))]
+    for company_index, years in ((0, 2), (1, 1), (DAMAGED_COMPANY, 1)):
         books = generate_books(31, company_index=company_index, years=years)
         for year in books.years:
             start = year.fiscal_year.start
-            data = write_sie(books.to_sie(start))
-            files.append((f"generated-{company_index}-{start.year}.se", data))
+            open_items = open_items_at(books, year.fiscal_year.end)
+            ranges = {}
+            if company_index == DAMAGED_COMPANY:
+                open_items = {kind: rows[1:] for kind, rows in open_items.items()}
+                ranges = {"ar": DAMAGED_AR_RANGES}
+            files.append(
+                BookFile(
+                    f"generated-{company_index}-{start.year}.se",
+                    write_sie(books.to_sie(start)),
+                    open_items,
+                    "fortnox",
+                    ranges,
+                )
+            )
     large = folder / "cost-centres.se"
     write_large_sie(large, seed=5, rows=3000, company_index=2, objects_on_every_row=True)
-    files.append((large.name, large.read_bytes()))
-    files.append(("edges.se", _edge_file()))
+    files.append(BookFile(large.name, large.read_bytes()))
+    files.append(BookFile("edges.se", _edge_file()))
     if CORPUS_DIR.is_dir():  # the corpus test of its own (below) says when it is absent
         files += [
-            (p.name, p.read_bytes())
+            BookFile(p.name, p.read_bytes())
             for p in sorted(CORPUS_DIR.iterdir())
             if p.is_file() and p.name != "MANIFEST.tsv"
         ]
@@ -143,28 +183,38 @@ class Warehouse:
         ]
 
 
-def _load_all(name: str, url: str, files: list[tuple[str, bytes]]) -> Warehouse:
+def _load_all(name: str, url: str, files: list[BookFile]) -> Warehouse:
     migrate(url)
     engine = create_warehouse_engine(url)
     warehouse = Warehouse(name, engine, [], [])
-    for file_name, data in files:
+    for book in files:
         try:
-            load_sie(data, engine, lenient=True, file_name=file_name)
+            result = load_sie(
+                book.data,
+                engine,
+                lenient=True,
+                file_name=book.name,
+                source_kind=book.source_kind,
+                open_items=book.open_items,
+            )
         except SieError:
-            warehouse.rejected.append(file_name)
-        else:
-            warehouse.loaded.append(file_name)
+            warehouse.rejected.append(book.name)
+            continue
+        warehouse.loaded.append(book.name)
+        for ledger, ranges in book.control_ranges.items():
+            parsed = [AccountRange.parse(r) for r in ranges]
+            set_control_ranges(engine, result.company_id, ledger, parsed)
     return warehouse
 
 
 @pytest.fixture(scope="module")
-def book_files(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, bytes]]:
+def book_files(tmp_path_factory: pytest.TempPathFactory) -> list[BookFile]:
     return _book_files(tmp_path_factory.mktemp("books"))
 
 
 @pytest.fixture(scope="module")
 def warehouses(
-    book_files: list[tuple[str, bytes]],
+    book_files: list[BookFile],
     postgres_url: str,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[Warehouse, Warehouse]]:
@@ -207,6 +257,10 @@ def _same_answer(
     return got_lite
 
 
+# Views of one row per partition (company, fiscal year).
+PARTITION_VIEWS = {"ar_reconciliation", "ap_reconciliation"}
+
+
 def _money_columns(view: sa.Table) -> list[str]:
     return [c.name for c in view.columns if isinstance(c.type, Kronor)]
 
@@ -219,8 +273,16 @@ def test_every_view_gives_the_same_rows_on_both(
 ) -> None:
     lite, pg = warehouses
     rows = _same_answer(lite, pg, f"SELECT * FROM {view_name}", ordered=False)
-    assert len(rows) > 100, "the comparison must cover real books"
     view = VIEWS[view_name]
+    if view_name in PARTITION_VIEWS:
+        _, [(partitions,)] = lite.raw("SELECT COUNT(*) FROM fiscal_year WHERE year_index = 0")
+        assert len(rows) == partitions  # one row per partition, every partition
+        count_at = [c.name for c in view.columns].index("open_item_count")
+        counts = [row[count_at] for row in rows]
+        assert sum(c is not None for c in counts) == 4  # the generated books, from Fortnox
+        assert None in counts  # the other files bring no subledger
+    else:
+        assert len(rows) > 100, "the comparison must cover real books"
     keys, _ = lite.raw(f"SELECT * FROM {view_name} LIMIT 0")
     assert keys == [c.name for c in view.columns]  # schema.VIEWS describes the view
     # Raw types: kronor are NUMERIC(18,2) on PostgreSQL and exact text on SQLite,
@@ -304,6 +366,39 @@ def test_documented_answers_are_the_right_ones(warehouses: tuple[Warehouse, Ware
         ("2", "Eget kapital och skulder", "20", "Eget kapital", None),
         ("2", "Eget kapital och skulder", "26", "Moms och särskilda punktskatter", None),
     ]
+    assert answer("Costs per project") == [("P1", "800000")]  # 5010 {1 200 6 P1} 8000.00
+
+    # The generated books reconcile; the damaged company's subledgers lack an invoice each.
+    books = generate_books(31, company_index=DAMAGED_COMPANY, years=1)
+    org = books.company.org_number
+    full = open_items_at(books, books.years[0].fiscal_year.end)
+    missing_ar, missing_ap = full["ar"][0]["open_amount"], full["ap"][0]["open_amount"]
+    receivables = answer("Receivables against the customer control accounts")
+    assert [r[0] for r in receivables].count(org) == 1 and len(receivables) == 4
+    for row in receivables:
+        if row[0] != org:
+            assert row[2] == "1510-1519" and row[3] == row[4] and row[6] == "0.00", row
+    (damaged,) = [r for r in receivables if r[0] == org]
+    assert damaged[2] == ", ".join(DAMAGED_AR_RANGES)
+    assert damaged[5] == str(len(full["ar"]) - 1)
+    assert damaged[6] == kronor_text(-missing_ar)  # a receivable short: negative
+    payables = answer("Payables in the books' sign")
+    for row in payables:
+        closing, open_total, owed = (str(v) for v in row[2:5])
+        assert closing.startswith("-") and open_total.startswith("-")  # credit, both of them
+        assert owed == open_total.replace("-", "").replace(".", "").lstrip("0")
+    (damaged,) = [r for r in payables if r[0] == org]
+    assert damaged[5] == kronor_text(missing_ap)  # a payable short: positive (books' sign)
+    assert sorted(answer("Subledgers that do not reconcile")) == [
+        ("ap", books.company.name, "2024-01-01", "2440-2449", str(int(missing_ap * 100))),
+        (
+            "ar",
+            books.company.name,
+            "2024-01-01",
+            ", ".join(DAMAGED_AR_RANGES),
+            str(int(-missing_ar * 100)),
+        ),
+    ]
 
 
 @pytest.mark.postgres
@@ -348,7 +443,233 @@ def test_the_corpus_is_part_of_the_comparison(
     assert len(corpus & set(lite.loaded)) >= 50
 
 
+# ------------------------------------------- reconciliation views and the quality checks
+
+OpenItems = dict[str, list[dict[str, Any]]]
+
+
+def _reconciliation_row(url: str, ledger: str, partition: Partition) -> dict[str, Any]:
+    """The view's row of the partition, read through schema.VIEWS (Decimal kronor)."""
+    view = VIEWS[f"{ledger}_reconciliation"]
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(
+                sa.select(view).where(
+                    view.c.company_id == partition.company_id,
+                    view.c.fiscal_year_start == partition.fiscal_year_start,
+                )
+            ).one()
+    finally:
+        engine.dispose()
+    return dict(row._mapping)
+
+
+def _check_and_view(
+    url: str, data_root: Path, partition: Partition
+) -> dict[str, tuple[CheckResult, dict[str, Any]]]:
+    """Each ledger's check result and view row, after a quality run on the partition."""
+    run = check_partition(url, data_root, partition, build_docs=False)
+    results = {r.name: r for r in run.run.results}
+    return {
+        ledger: (results[f"{ledger}_reconciliation"], _reconciliation_row(url, ledger, partition))
+        for ledger in ("ar", "ap")
+    }
+
+
+def _assert_view_shows_the_check(ledger: str, result: CheckResult, row: dict[str, Any]) -> None:
+    """The view's figures are the check's: its status, and its failing row's amounts (the
+    check counts payables as positive amounts, the view in the books' sign)."""
+    if row["open_item_count"] is None:  # no subledger
+        assert result.status == "skipped", result.summary
+        assert row["open_items_total"] is row["difference"] is row["difference_ore"] is None
+        return
+    assert row["difference"] == row["open_items_total"] - row["closing_balance"]
+    assert row["difference_ore"] == row["difference"] * 100
+    if row["difference"] == 0:
+        assert result.status == "passed", result.summary
+        return
+    assert result.status == "failed", result.summary
+    (failing,) = result.failing_rows
+    sign = 1 if ledger == "ar" else -1
+    assert failing["account"] == row["control_accounts"]
+    assert failing["open_items"] == row["open_item_count"]
+    assert failing["expected"] == sign * row["closing_balance"]
+    assert failing["actual"] == sign * row["open_items_total"]
+    assert failing["difference"] == sign * row["difference"]
+
+
+def _load(
+    url: str, doc: SieDocument, open_items: OpenItems | None, source: SourceKind
+) -> Partition:
+    result = load_sie(
+        sie_bytes(doc),
+        url,
+        file_name="books.se",
+        source_kind=source,
+        open_items=open_items,
+        force=True,  # the same bytes again, from elsewhere: replace the partition all the same
+    )
+    return lookup_partition(url, result.company_id, result.fiscal_year_start)
+
+
+def test_reconciliation_views_show_what_the_quality_checks_compute(
+    warehouse_url: str, tmp_path: Path
+) -> None:
+    doc, open_items = books_with_open_items(seed=5, vouchers_per_year=200)
+    assert len(open_items["ar"]) == len(open_items["ap"]) == 3  # one can go missing
+    missing_ar, missing_ap = open_items["ar"][0], open_items["ap"][0]
+
+    # Reconciled books: difference 0, the checks pass.
+    partition = _load(warehouse_url, doc, open_items, "fortnox")
+    seen = _check_and_view(warehouse_url, tmp_path, partition)
+    for ledger, (result, row) in seen.items():
+        _assert_view_shows_the_check(ledger, result, row)
+        assert (result.status, row["difference"]) == ("passed", Decimal("0.00"))
+        assert row["open_item_count"] == len(open_items[ledger]) > 0
+        assert row["control_accounts"] == {"ar": "1510-1519", "ap": "2440-2449"}[ledger]
+        assert row["reported_closing_balance"] == row["closing_balance"]
+    ar_closing = seen["ar"][1]["closing_balance"]
+    assert seen["ar"][1]["open_items_total"] == sum(i["open_amount"] for i in open_items["ar"])
+    assert seen["ap"][1]["open_items_total"] == -sum(i["open_amount"] for i in open_items["ap"])
+    assert ar_closing > 0 > seen["ap"][1]["closing_balance"]  # debit and credit
+
+    # An invoice removed from each subledger: both fail, with the view's difference.
+    short = {"ar": open_items["ar"][1:], "ap": open_items["ap"][1:]}
+    partition = _load(warehouse_url, doc, short, "fortnox")
+    seen = _check_and_view(warehouse_url, tmp_path, partition)
+    for ledger, (result, row) in seen.items():
+        _assert_view_shows_the_check(ledger, result, row)
+    assert seen["ar"][1]["difference"] == seen["ar"][0].failing_rows[0]["difference"]
+    assert seen["ar"][1]["difference"] == -missing_ar["open_amount"]
+    assert seen["ap"][1]["difference"] == missing_ap["open_amount"]  # books' sign: debit
+    assert seen["ap"][0].failing_rows[0]["difference"] == -missing_ap["open_amount"]
+
+    # The company's own control accounts: overlapping ranges count an account once; a range
+    # where the receivables are not leaves them out.
+    ranges = [
+        AccountRange("1500", "1512"),
+        AccountRange("1510", "1519"),
+        AccountRange.parse("1580"),
+    ]
+    set_control_ranges(warehouse_url, partition.company_id, "ar", ranges)
+    result, row = _check_and_view(warehouse_url, tmp_path, partition)["ar"]
+    _assert_view_shows_the_check("ar", result, row)
+    assert (row["control_accounts"], row["first_account"], row["last_account"]) == (
+        "1500-1512, 1510-1519, 1580",
+        "1500",
+        "1580",
+    )
+    assert row["closing_balance"] == ar_closing
+    set_control_ranges(warehouse_url, partition.company_id, "ar", [AccountRange.parse("1519")])
+    result, row = _check_and_view(warehouse_url, tmp_path, partition)["ar"]
+    _assert_view_shows_the_check("ar", result, row)
+    assert (row["control_accounts"], row["closing_balance"]) == ("1519", Decimal("0.00"))
+    assert row["difference"] == row["open_items_total"] > 0
+
+    # A Fortnox extract with nothing open: 0 open items, not "no subledger".
+    set_control_ranges(warehouse_url, partition.company_id, "ar", [])  # the defaults again
+    partition = _load(warehouse_url, doc, {"ar": [], "ap": open_items["ap"]}, "fortnox")
+    result, row = _check_and_view(warehouse_url, tmp_path, partition)["ar"]
+    _assert_view_shows_the_check("ar", result, row)
+    assert (row["open_item_count"], row["open_items_total"]) == (0, Decimal("0.00"))
+    assert (result.status, row["difference"]) == ("failed", -ar_closing)
+
+    # Books from a file: no subledger, null open-item columns, the checks skipped.
+    partition = _load(warehouse_url, doc, None, "inbox")
+    for ledger, (result, row) in _check_and_view(warehouse_url, tmp_path, partition).items():
+        _assert_view_shows_the_check(ledger, result, row)
+        assert row["open_item_count"] is None and result.status == "skipped"
+        assert row["closing_balance"] is not None
+
+
+def test_reconciliation_defaults_are_the_checks() -> None:
+    from include.quality.checks import DEFAULT_AP_RANGES, DEFAULT_AR_RANGES
+
+    defaults = _migration("0010").DEFAULT_RANGES
+    assert [AccountRange(*defaults["ar"])] == list(DEFAULT_AR_RANGES)
+    assert [AccountRange(*defaults["ap"])] == list(DEFAULT_AP_RANGES)
+
+
 # ------------------------------------------------------------------ migration
+
+
+def _migration(revision: str) -> ModuleType:
+    """A version file as a module (Alembic loads them by path, not as a package)."""
+    (path,) = (REPO_ROOT / "include/warehouse/migrations/versions").glob(f"{revision}_*.py")
+    spec = importlib.util.spec_from_file_location(f"_migration_{revision}_under_test", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_0010_is_a_snapshot_of_0005s_money_and_general_ledger() -> None:
+    old, new = _migration("0005"), _migration("0010")
+    for dialect, old_money in (("sqlite", old._SQLITE), ("postgresql", old._POSTGRES)):
+        new_money = new._money(dialect)
+        for part in ("ore", "sum", "kronor"):
+            assert getattr(new_money, part)("x") == getattr(old_money, part)("x")
+        # What the downgrade restores is 0005's text, byte for byte.
+        assert new._general_ledger(new_money, row_objects=False) == old._general_ledger(old_money)
+        assert (
+            dict(old.views(dialect))["general_ledger"] != dict(new.views(dialect))["general_ledger"]
+        )
+
+
+def _view_definitions(url: str) -> dict[str, str]:
+    engine = sa.create_engine(url)
+    try:
+        inspector = sa.inspect(engine)
+        return {name: inspector.get_view_definition(name) for name in inspector.get_view_names()}
+    finally:
+        engine.dispose()
+
+
+def _columns(url: str, view: str) -> list[str]:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return list(conn.exec_driver_sql(f"SELECT * FROM {view} LIMIT 0").keys())
+    finally:
+        engine.dispose()
+
+
+def _reconciliation_down_and_up(url: str) -> None:
+    migrate(url, "0010-1")
+    before = _view_definitions(url)
+    assert "general_ledger" in before and "ar_reconciliation" not in before
+    old_columns = _columns(url, "general_ledger")
+    assert migrate(url) == head_revision()
+    assert _columns(url, "general_ledger") == [*old_columns, "cost_centre", "project"]
+    load_sie(FIXTURES / "testbolaget_2024.se", url)
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            objects = conn.exec_driver_sql(
+                "SELECT cost_centre, project FROM general_ledger WHERE account = '5010'"
+            ).all()
+            (ar,) = conn.exec_driver_sql("SELECT control_accounts FROM ar_reconciliation").all()
+    finally:
+        engine.dispose()
+    assert objects == [("200", "P1")] and ar == ("1510-1519",)
+
+    downgrade(url, "0010-1")
+    assert current_revision(url) != "0010"
+    assert _view_definitions(url) == before  # 0005's general_ledger, the new views gone
+    assert _columns(url, "general_ledger") == old_columns
+    assert migrate(url) == head_revision()
+    assert {"ar_reconciliation", "ap_reconciliation"} <= set(_view_definitions(url))
+    assert _columns(url, "general_ledger")[-2:] == ["cost_centre", "project"]
+
+
+def test_reconciliation_views_down_and_up_sqlite(tmp_path: Path) -> None:
+    _reconciliation_down_and_up(f"sqlite:///{tmp_path / 'warehouse.db'}")
+
+
+@pytest.mark.postgres
+def test_reconciliation_views_down_and_up_postgres(pg_schema_url: str) -> None:
+    _reconciliation_down_and_up(pg_schema_url)
 
 
 def _trial_balance_sample(url: str) -> tuple[list[str], tuple[object, ...]]:
@@ -429,16 +750,7 @@ def test_bas_names_are_seeded(sqlite_url: str) -> None:
 # ------------------------------------------------------------- kronor as text
 
 
-def _migration_0005() -> ModuleType:
-    path = REPO_ROOT / "include/warehouse/migrations/versions/0005_views_in_kronor.py"
-    spec = importlib.util.spec_from_file_location("_migration_0005_under_test", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-SQLITE_KRONOR = _migration_0005()._SQLITE.kronor("x")  # the SQL the views use
+SQLITE_KRONOR = _migration("0005")._SQLITE.kronor("x")  # the SQL the views use
 
 
 @settings(max_examples=300, deadline=None)
