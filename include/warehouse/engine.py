@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +26,25 @@ def default_url() -> str:
     return default_warehouse_url()
 
 
+def _use_wal(cursor: Any, wait_seconds: float = 30.0) -> None:
+    """Put the database file in WAL mode (once; the mode is kept in the file).
+
+    Two first connections switching a new file at the same moment get "database is locked"
+    at once, without the busy timeout's wait: retry for as long as that timeout would wait.
+    """
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            (mode,) = cursor.execute("PRAGMA journal_mode").fetchone()
+            if str(mode).lower() != "wal":
+                cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 def _sqlite_setup(engine: sa.Engine) -> None:
     # pysqlite's own implicit transactions are unreliable (DDL, savepoints);
     # take control and start every transaction ourselves (a load's first statement
@@ -37,7 +58,7 @@ def _sqlite_setup(engine: sa.Engine) -> None:
         # WAL: readers keep seeing the old books while a load commits;
         # synchronous=NORMAL is crash-safe with WAL (may lose the last commit on power loss).
         if engine.url.database not in (None, "", ":memory:"):
-            cursor.execute("PRAGMA journal_mode = WAL")
+            _use_wal(cursor)
             cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA temp_store = MEMORY")
         cursor.execute("PRAGMA cache_size = -65536")
