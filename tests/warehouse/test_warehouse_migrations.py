@@ -10,6 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from include.fortnox import pacer_schema, token_schema
+from include.integrations import oauth_state
 from include.warehouse import current_revision_ok, head_revision, migrate, schema
 from include.warehouse.migrate import current_revision, downgrade
 
@@ -29,12 +30,13 @@ EXPECTED_TABLES = {
     "ap_open_item",
 }
 # The migrations create the warehouse tables, the BAS reference tables, the token store's and
-# the pacer's table.
+# the pacer's and the Integrations view's OAuth state table.
 MIGRATED_METADATA = [
     schema.metadata,
     schema.reference_metadata,
     token_schema.metadata,
     pacer_schema.metadata,
+    oauth_state.metadata,
 ]
 EXPECTED_VIEWS = {
     "trial_balance",
