@@ -204,7 +204,7 @@ def run_command(url: str, org: str, data_root: Path) -> tuple[float, int]:
 
 
 def bench_suite(dbs: list[str], rows: int, seed: int, runs: int, pg_url: str) -> list[str]:
-    file = bench_file(rows, seed, BENCH / "out")
+    file = bench_file(rows, seed, "objects", BENCH / "out")
     lines = [
         "### Whole suite on one partition",
         "",

@@ -28,9 +28,11 @@ person waits for.
 from __future__ import annotations
 
 import functools
+import multiprocessing
 import os
+import threading
 from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -56,7 +58,8 @@ from include.sie4.records import Diagnostic, SieDocument
 __all__ = ["SummaryFigures", "summarise", "summary_json"]
 
 CHUNK = 1 << 20  # bytes per chunk (whole lines): bounds the temporaries
-_THREADS = 2  # chunks scanned at once (the machine has 2 cores)
+_WORKERS = 2  # chunks scanned at once (the machine has 2 cores)
+_PROCESS_MIN_BYTES = 8 << 20  # below this a file is scanned in one process
 _PAD = 128  # zero bytes after a chunk: windows read past a line's end stay in bounds
 
 # Line classes.
@@ -167,6 +170,7 @@ class _Chunk:
     row_ore: np.ndarray  # int64 amount in öre
     row_decimals: np.ndarray  # int8 decimals as written
     row_account_key: np.ndarray  # int32 account number * 8 + digit count
+    dates: np.ndarray  # int64 distinct YYYYMMDD dates of the chunk (calendar not yet checked)
 
     def shift_lines(self, by: int) -> None:
         """Scanned with its first line as line 1: move to its place in the file."""
@@ -191,27 +195,32 @@ _HASH_FACTORS = np.array(
 
 
 class _Dates:
-    """The distinct dates of a file (YYYYMMDD numbers): few, so each is checked once."""
+    """The dates of one chunk (YYYYMMDD numbers): month and day checked at once, the
+    calendar (30 February) once per distinct date of the file (``check_dates``)."""
 
     def __init__(self) -> None:
-        # Year, month and day as one index; month and day checked before.
-        self.seen = np.zeros(10_000 * 12 * 31, dtype=np.bool_)
+        self.parts: list[np.ndarray] = []
 
     def add(self, values: np.ndarray) -> None:
         month = values // 100 % 100
         day = values % 100
         if ((month < 1) | (month > 12) | (day < 1) | (day > 31)).any():
             raise Fallback  # not a calendar date (an error)
-        self.seen[values // 10_000 * 372 + (month - 1) * 31 + day - 1] = True
+        self.parts.append(values)
 
-    def check(self) -> None:
-        """Every date seen is a calendar date (30 February is not)."""
-        for index in np.flatnonzero(self.seen).tolist():
-            year, rest = divmod(index, 372)
-            try:
-                date(year, rest // 31 + 1, rest % 31 + 1)
-            except ValueError:
-                raise Fallback from None
+    def distinct(self) -> np.ndarray:
+        if not self.parts:
+            return np.zeros(0, dtype=np.int64)
+        return np.unique(np.concatenate(self.parts))
+
+
+def check_dates(values: np.ndarray) -> None:
+    """Every date seen is a calendar date (30 February is not)."""
+    for value in np.unique(values).tolist():
+        try:
+            date(value // 10_000, value // 100 % 100, value % 100)
+        except ValueError:
+            raise Fallback from None
 
 
 class _Scan:
@@ -513,9 +522,7 @@ _BASE = 16  # zero bytes before a chunk: words read left of a field stay in boun
 _PAD = 64  # and after it, for words read past a line's end
 
 
-def _scan_chunk(
-    raw: bytes, first_line: int, offset: int, final: bool, dates: _Dates
-) -> tuple[_Chunk, int]:
+def _scan_chunk(raw: bytes, first_line: int, offset: int, final: bool) -> tuple[_Chunk, int]:
     """Classify and scan ``raw`` (whole lines from ``first_line`` on): (findings, lines)."""
     n = len(raw)
     data = bytes(_BASE) + raw + bytes(_PAD)
@@ -580,6 +587,7 @@ def _scan_chunk(
             header_at.tolist(), starts[header_at].tolist(), ends[header_at].tolist(), strict=True
         )
     ]
+    dates = _Dates()
     scan = _Scan(buf, words, dates)
     ver_at = np.flatnonzero(classes == VER)
     if len(ver_at):
@@ -598,6 +606,7 @@ def _scan_chunk(
         row_ore=ore,
         row_decimals=decimals,
         row_account_key=keys,
+        dates=dates.distinct(),
     )
     return chunk, count
 
@@ -645,30 +654,60 @@ class SummaryFigures:
 def _read_chunks(fd: int, start: int, size: int) -> tuple[list[_Chunk], str]:
     """Scan the file chunk by chunk: (findings, the reader's choice of encoding).
 
-    numpy lets go of the GIL in its loops: chunks are scanned on two threads, in
-    order, a few in flight (bounded memory) while this thread reads the next.
+    A big file's chunks are scanned by two worker processes, in order, a few in
+    flight (bounded memory) while this process reads the next: the scans are many
+    small numpy calls, so threads would mostly wait for the GIL. A small file is
+    scanned here (a worker costs more than it saves).
     """
     sniffer = EncodingSniffer()
-    dates = _Dates()
     chunks: list[_Chunk] = []
     pending: deque[Future[tuple[_Chunk, int]]] = deque()
-    with ThreadPoolExecutor(max_workers=_THREADS) as pool:
+    with _scan_pool(size - start) as pool:
         try:
             line = 1
             read = functools.partial(_pread, fd)
             for at, raw, final in line_chunks(read, start, size, CHUNK):
                 sniffer.feed(raw, final=final)
                 # Line numbers: the chunk's first line is known once the one before is done.
-                pending.append(pool.submit(_scan_chunk, raw, 1, at, final, dates))
-                if len(pending) > _THREADS:
+                pending.append(pool.submit(_scan_chunk, raw, 1, at, final))
+                if len(pending) > _WORKERS:
                     line = _collect(pending.popleft(), line, chunks)
             while pending:
                 line = _collect(pending.popleft(), line, chunks)
         finally:
             for future in pending:
                 future.cancel()
-    dates.check()
+    check_dates(np.concatenate([c.dates for c in chunks]) if chunks else np.zeros(0, np.int64))
     return chunks, sniffer.encoding()
+
+
+class _Here:
+    """A pool of no workers: each chunk scanned at submit, in this process."""
+
+    def __enter__(self) -> _Here:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def submit(self, fn: Any, *args: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        try:
+            future.set_result(fn(*args))
+        except Exception as error:  # handed on through the future, as a pool does
+            future.set_exception(error)
+        return future
+
+
+def _scan_pool(size: int) -> Any:
+    """Two forked worker processes for a big file where fork is safe; else this process."""
+    if size < _PROCESS_MIN_BYTES or threading.active_count() > 1:
+        return _Here()  # fork with other threads running could copy a held lock
+    try:
+        context = multiprocessing.get_context("fork")
+    except ValueError:  # pragma: no cover - no fork on this platform
+        return _Here()
+    return ProcessPoolExecutor(max_workers=_WORKERS, mp_context=context)
 
 
 def _pread(fd: int, at: int, count: int) -> bytes:

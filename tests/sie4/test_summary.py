@@ -155,6 +155,24 @@ def test_tiny_chunks_split_lines_vouchers_and_twins(
         assert agrees(path, fast=True)
 
 
+def test_worker_processes_give_the_same_object(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A big file's chunks go to forked workers: the same JSON, and a chunk that only
+    # the record path can read (a worker raises Fallback) still falls back.
+    monkeypatch.setattr(summary, "_PROCESS_MIN_BYTES", 0)
+    monkeypatch.setattr(summary, "CHUNK", 4096)
+    path = write(tmp_path, "\r\n".join(generate_lines(3000, seed=11)) + "\r\n")
+    assert isinstance(summary._scan_pool(path.stat().st_size), summary.ProcessPoolExecutor)
+    assert agrees(path, fast=True)
+    lines = path.read_bytes().split(b"\r\n")
+    row = next(i for i in range(len(lines) // 2, len(lines)) if lines[i].startswith(b"#TRANS"))
+    lines[row] = lines[row].replace(b"#TRANS ", b"#TRANS  x", 1)  # an account that is no number
+    path.write_bytes(b"\r\n".join(lines))
+    assert summary.summarise(path, lenient=False) is None
+    assert not agrees(path)
+
+
 def test_last_line_without_newline_and_long_texts(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
