@@ -155,22 +155,41 @@ def test_tiny_chunks_split_lines_vouchers_and_twins(
         assert agrees(path, fast=True)
 
 
-def test_worker_processes_give_the_same_object(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # A big file's chunks go to forked workers: the same JSON, and a chunk that only
-    # the record path can read (a worker raises Fallback) still falls back.
-    monkeypatch.setattr(summary, "_PROCESS_MIN_BYTES", 0)
-    monkeypatch.setattr(summary, "CHUNK", 4096)
+_IN_WORKERS = """
+import json, sys
+from pathlib import Path
+from include.sie4 import summary
+summary._PROCESS_MIN_BYTES = 0
+summary.CHUNK = 4096
+path = Path(sys.argv[1])
+assert isinstance(summary._scan_pool(path.stat().st_size), summary.ProcessPoolExecutor)
+print(json.dumps(summary.summarise(path, lenient=False)))
+"""
+
+
+def test_worker_processes_give_the_same_object(tmp_path: Path) -> None:
+    # A big file's chunks go to forked workers (only in a process without other threads,
+    # hence a fresh interpreter): the same JSON, and a chunk that only the record path can
+    # read (a worker raises Fallback) still falls back.
+    def in_workers(path: Path) -> object:
+        done = subprocess.run(
+            [sys.executable, "-c", _IN_WORKERS, str(path)],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=REPO_ROOT,
+            env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        )
+        return json.loads(done.stdout)
+
     path = write(tmp_path, "\r\n".join(generate_lines(3000, seed=11)) + "\r\n")
-    assert isinstance(summary._scan_pool(path.stat().st_size), summary.ProcessPoolExecutor)
-    assert agrees(path, fast=True)
+    summary_object, status = record_path(path, lenient=False)
+    assert in_workers(path) == [summary_object, status]
     lines = path.read_bytes().split(b"\r\n")
     row = next(i for i in range(len(lines) // 2, len(lines)) if lines[i].startswith(b"#TRANS"))
     lines[row] = lines[row].replace(b"#TRANS ", b"#TRANS  x", 1)  # an account that is no number
     path.write_bytes(b"\r\n".join(lines))
-    assert summary.summarise(path, lenient=False) is None
-    assert not agrees(path)
+    assert in_workers(path) is None
 
 
 def test_last_line_without_newline_and_long_texts(
