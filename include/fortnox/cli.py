@@ -1,17 +1,18 @@
-"""``python -m include.fortnox``: connect a company (OAuth consent), list, revoke.
+"""``python -m include.fortnox``: connect a company (OAuth consent), list, revoke, rotate-key.
 
 Configuration comes from the environment (see :meth:`FortnoxSettings.from_env`), the token
 store from ``FORTNOX_TOKEN_STORE_URL`` / ``WAREHOUSE_URL`` and its key from
-``FORTNOX_TOKEN_KEY``. Nothing this command prints contains a token.
+``FORTNOX_TOKEN_KEY``. Nothing this command prints contains a token or a key.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import secrets
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -19,13 +20,14 @@ from typing import TextIO
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import httpx
+import sqlalchemy as sa
 
 from include.fortnox.client import FortnoxClient
-from include.fortnox.config import FortnoxSettings
+from include.fortnox.config import FortnoxSettings, token_store_url_from_env
 from include.fortnox.errors import FortnoxError
 from include.fortnox.oauth import FortnoxOAuth
 from include.fortnox.token_schema import GRANT_AUTHORIZATION_CODE, create_token_tables
-from include.fortnox.tokens import StoredConnection, TokenCipher, TokenStore
+from include.fortnox.tokens import TOKEN_KEY_ENV, StoredConnection, TokenCipher, TokenStore
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,6 +47,16 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = sub.add_parser("revoke", help="revoke a company's tokens and mark it revoked")
     revoke.add_argument("--tenant", required=True)
     sub.add_parser("genkey", help="print a new FORTNOX_TOKEN_KEY (Fernet key)")
+    rotate = sub.add_parser(
+        "rotate-key",
+        help="re-encrypt every stored token with the first key of FORTNOX_TOKEN_KEY "
+        "(set it to NEW,OLD first), then check that the first key alone opens them",
+    )
+    rotate.add_argument(
+        "--url",
+        help="the token store's database (default: fortnox_default's token_store_url, else "
+        "FORTNOX_TOKEN_STORE_URL, else WAREHOUSE_URL)",
+    )
     return parser
 
 
@@ -53,6 +65,13 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     args = build_parser().parse_args(argv)
     if args.command == "genkey":
         print(TokenCipher.generate_key(), file=out)
+        return 0
+    if args.command == "rotate-key":  # needs the key and the database, not the Fortnox app
+        try:
+            print(rotate_key(args.url), file=out)
+        except FortnoxError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
         return 0
     try:
         settings = FortnoxSettings.from_env()
@@ -85,6 +104,47 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def rotate_key(url: str | None = None, environ: Mapping[str, str] | None = None) -> str:
+    """Re-encrypt the stored tokens with the first key of ``FORTNOX_TOKEN_KEY``; then read
+    every one back with that key alone, so the older keys can be dropped. Returns the report.
+
+    One transaction: a token no key opens (:class:`TokenKeyError`) changes nothing.
+    """
+    env = os.environ if environ is None else environ
+    cipher = TokenCipher.from_env(env)
+    keys = [k.strip() for k in env.get(TOKEN_KEY_ENV, "").split(",") if k.strip()]
+    store = TokenStore(url or _token_store_url(env), cipher)
+    where = store.engine.url.render_as_string(hide_password=True)
+    try:
+        if not sa.inspect(store.engine).has_table(store.table.name):
+            raise FortnoxError(f"no Fortnox token store in {where} (no table {store.table.name})")
+        changed = store.rotate_keys()
+        first = TokenCipher(keys[:1])
+        with store.engine.connect() as conn:
+            rows = conn.execute(sa.select(store.table)).all()
+        for row in rows:  # the first key alone must open every stored token now
+            label = row.company_name or f"tenant {row.tenant_id}"
+            for value in (row.access_token_encrypted, row.refresh_token_encrypted):
+                if value:
+                    first.decrypt(value, company=label)
+    finally:
+        store.engine.dispose()
+    report = (
+        f"Re-encrypted the tokens of {changed} of {len(rows)} companies in {where} with the "
+        f"first key of {TOKEN_KEY_ENV}; the first key alone opens every stored token."
+    )
+    if len(keys) == 1:
+        return f"{report}\n{TOKEN_KEY_ENV} holds one key: to change it, set NEW,OLD and run again."
+    return f"{report}\nThe other keys of {TOKEN_KEY_ENV} may now be removed."
+
+
+def _token_store_url(env: Mapping[str, str]) -> str:
+    try:  # the connection's token_store_url, where the DAGs find the tokens
+        return FortnoxSettings.from_env(env).resolved_token_store_url(env)
+    except FortnoxError:  # no Fortnox app configured here: the store's own defaults
+        return token_store_url_from_env(env)
 
 
 def format_connection(conn: StoredConnection) -> str:
