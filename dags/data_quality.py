@@ -9,8 +9,9 @@ subledgers reconcile with their control accounts, and the file's `#KSUMMA` and t
 age (warnings). The checks run as SQL in the warehouse; see `docs/quality.md`.
 
 Runs when `sie4_to_warehouse` replaces partitions (the `warehouse_books` asset), one mapped
-task per partition; by hand with `company` (org number, company key or Fortnox tenant id)
-and `fiscal_year` (start date or year), or neither for every partition.
+task per partition, labelled by company name and fiscal year start; by hand with `company`
+(org number, company key or Fortnox tenant id) and `fiscal_year` (start date or year), or
+neither for every partition.
 
 - A partition with a failed **error** check fails its task, which names the checks and the
   offending vouchers or accounts in its log; warnings do not fail it. The closing refuses a
@@ -32,6 +33,8 @@ from pipeline.assets import WAREHOUSE_BOOKS
 @dag(
     dag_id="data_quality",
     doc_md=__doc__,
+    description="Great Expectations checks of each loaded (company, fiscal year). Schedule: on "
+    "every warehouse_books asset event.",
     schedule=[WAREHOUSE_BOOKS],
     start_date=datetime(2026, 1, 1),
     catchup=False,

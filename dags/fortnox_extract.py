@@ -2,7 +2,9 @@
 ### Fortnox extract
 
 Fetches each connected company's books from Fortnox into the landing zone, one mapped task
-group per company, so that one company's failure does not stop the others.
+group per company, so that one company's failure does not stop the others. Each mapped task
+is labelled by company name and fiscal year (`Bergström Bygg AB 2025-01-01`; the name from
+the token store until Fortnox has answered, the tenant id only for a company without one).
 
 Per company: the fiscal year (param `fiscal_year`, default the latest year that has ended),
 the SIE 4 file of that year, customer invoices, supplier invoices and their payments. The
@@ -30,6 +32,8 @@ from pipeline.assets import FORTNOX_LANDING
 @dag(
     dag_id="fortnox_extract",
     doc_md=__doc__,
+    description="Fetches every connected company's SIE 4 and subledgers from Fortnox into the "
+    "landing zone. Schedule: daily at 03:00 UTC.",
     schedule="0 3 * * *",
     start_date=datetime(2026, 1, 1),
     catchup=False,
@@ -71,44 +75,57 @@ def fortnox_extract() -> None:
         @task(map_index_template="{{ company_label }}")
         def resolve_fiscal_year(company: str, params: dict, run_id: str) -> dict:
             from fortnox.hooks import FortnoxHook
-            from include.ingest.extract import resolve_fiscal_year, staging_dir
+            from include.ingest.extract import (
+                company_label,
+                resolve_fiscal_year,
+                selection_label,
+                staging_dir,
+                stored_company_name,
+            )
             from include.settings import data_dir
 
-            get_current_context()["company_label"] = company  # type: ignore[typeddict-unknown-key]
-            with FortnoxHook() as hook, hook.get_client(company) as client:
-                stage = staging_dir(data_dir(), run_id, company)
-                return resolve_fiscal_year(client, stage, params["fiscal_year"])
+            context, year = get_current_context(), params["fiscal_year"]
+            with FortnoxHook() as hook:
+                name = stored_company_name(hook.get_conn().store, company)
+                context["company_label"] = company_label(name, year, company)  # type: ignore[typeddict-unknown-key]
+                with hook.get_client(company) as client:
+                    stage = staging_dir(data_dir(), run_id, company)
+                    selection = resolve_fiscal_year(client, stage, year)
+            context["company_label"] = selection_label(selection, company)  # type: ignore[typeddict-unknown-key]
+            return selection
 
         @task(map_index_template="{{ company_label }}")
         def fetch_sie(company: str, selection: dict, run_id: str) -> dict:
             from fortnox.hooks import FortnoxHook
-            from include.ingest.extract import fetch_sie, staging_dir
+            from include.ingest.extract import fetch_sie, selection_label, staging_dir
             from include.settings import data_dir
 
-            get_current_context()["company_label"] = company  # type: ignore[typeddict-unknown-key]
+            label = selection_label(selection, company)
+            get_current_context()["company_label"] = label  # type: ignore[typeddict-unknown-key]
             with FortnoxHook() as hook, hook.get_client(company) as client:
                 return fetch_sie(client, staging_dir(data_dir(), run_id, company), selection)
 
         @task(map_index_template="{{ company_label }}")
         def fetch_subledgers(company: str, selection: dict, run_id: str) -> dict:
             from fortnox.hooks import FortnoxHook
-            from include.ingest.extract import fetch_subledgers, staging_dir
+            from include.ingest.extract import fetch_subledgers, selection_label, staging_dir
             from include.settings import data_dir
 
-            get_current_context()["company_label"] = company  # type: ignore[typeddict-unknown-key]
+            label = selection_label(selection, company)
+            get_current_context()["company_label"] = label  # type: ignore[typeddict-unknown-key]
             with FortnoxHook() as hook, hook.get_client(company) as client:
                 stage = staging_dir(data_dir(), run_id, company)
                 return fetch_subledgers(client, stage, selection)
 
         @task(outlets=[FORTNOX_LANDING], map_index_template="{{ company_label }}")
-        def publish_extract(company: str, run_id: str) -> dict:
+        def publish_extract(company: str, selection: dict, run_id: str) -> dict:
             from airflow.sdk.exceptions import AirflowSkipException
 
-            from include.ingest.extract import publish, staging_dir
+            from include.ingest.extract import publish, selection_label, staging_dir
             from include.settings import data_dir
 
             context = get_current_context()
-            context["company_label"] = company  # type: ignore[typeddict-unknown-key]
+            context["company_label"] = selection_label(selection, company)  # type: ignore[typeddict-unknown-key]
             stage = staging_dir(data_dir(), run_id, company)
             result = publish(stage, data_dir(), company, run_id)
             if not result.changed:  # recorded, but nothing new to load
@@ -119,7 +136,7 @@ def fortnox_extract() -> None:
         selection = resolve_fiscal_year(company)
         sie = fetch_sie(company, selection)
         subledgers = fetch_subledgers(company, selection)
-        [sie, subledgers] >> publish_extract(company)
+        [sie, subledgers] >> publish_extract(company, selection)
 
     extract_company.expand(company=list_companies())
 

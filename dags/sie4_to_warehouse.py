@@ -2,7 +2,12 @@
 ### SIE 4 to warehouse
 
 Loads SIE files into the warehouse, one mapped task per file so that one bad file does not
-stop the others. Sources:
+stop the others; each task is labelled by company and fiscal year (an inbox file by its name,
+then company and year).
+
+**Schedule**: every `fortnox_landing` asset event, *and* every 15 minutes (cron
+`*/15 * * * *`, UTC) for the inbox. The UI's Schedule field shows only the asset; the
+DAG's description (Details tab) says both. Sources:
 
 1. **Fortnox landing zone**: runs when `fortnox_extract` announces an extract through the
    `fortnox_landing` asset; the event names the company, fiscal year, extract id and path.
@@ -16,8 +21,16 @@ stop the others. Sources:
    paused DAG or a lost event).
 
 Each load replaces one (company, fiscal year) partition in one transaction; loading the same
-extract again changes nothing. Every loaded partition emits a `warehouse_books` asset event.
-All tasks are safe to rerun from the UI.
+extract again changes nothing. An extract **older** than the partition's current one
+(clearing an old run's load, an old file dropped in the inbox) is *refused*: its task is
+skipped, the newer books stay, and the summary names it with how to load it anyway
+(`force`: a manual run with `force` and `file_path`; an inbox file waits in `failed/`).
+Every loaded partition emits a `warehouse_books` asset event.
+
+Each load task logs one line per file (company, fiscal year, vouchers, rows, outcome); the
+`summarise` task lists every file with its outcome, the rejected files with their errors
+and lines, and fails the run when any file was rejected or failed. All tasks are safe to
+rerun from the UI.
 """
 
 from __future__ import annotations
@@ -39,6 +52,8 @@ from pipeline.assets import FORTNOX_LANDING, WAREHOUSE_BOOKS
 @dag(
     dag_id="sie4_to_warehouse",
     doc_md=__doc__,
+    description="Loads SIE files into the warehouse. Schedule: on every fortnox_landing asset "
+    "event, and every 15 minutes (*/15 * * * *, UTC) for the inbox folder.",
     schedule=AssetOrTimeSchedule(
         timetable=CronTriggerTimetable("*/15 * * * *", timezone="UTC"),
         assets=FORTNOX_LANDING,
@@ -72,6 +87,13 @@ from pipeline.assets import FORTNOX_LANDING, WAREHOUSE_BOOKS
             minimum=0,
             description="Leave inbox files modified less than this many seconds ago for the "
             "next run: a copy may still be in progress.",
+        ),
+        "force": Param(
+            False,
+            type="boolean",
+            description="Load even an extract older than the partition's current books "
+            "(they are replaced), and reload an unchanged one. Without it an older extract is "
+            "refused and the newer books stay. Use with file_path for one refused file.",
         ),
         "scan_landing": Param(
             False,
@@ -112,44 +134,53 @@ def sie4_to_warehouse() -> None:
 
     @task(outlets=[WAREHOUSE_BOOKS], map_index_template="{{ work_label }}")
     def load_file(item: dict, params: dict) -> dict:
-        from dataclasses import asdict
-
-        from airflow.sdk.exceptions import AirflowFailException
+        # One line per file; the report pushed as "report" is what summarise reads, also
+        # after a failure (a try's XComs are cleared when it starts: always the latest try).
+        from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
         from pipeline.warehouse import warehouse_url
 
-        from include.ingest.work import RejectedFile, label, run_work_item
+        from include.ingest.work import failed_report, label, load_work_item
         from include.settings import data_dir
 
-        context = get_current_context()
+        context, data = get_current_context(), data_dir()
+        ti, lenient, force = context["ti"], params["lenient"], params["force"]
         context["work_label"] = label(item)  # type: ignore[typeddict-unknown-key]
         try:
-            result = run_work_item(item, data_dir(), warehouse_url(), lenient=params["lenient"])
-        except RejectedFile as rejected:
-            raise AirflowFailException(str(rejected)) from rejected  # no retry for a bad file
-        if result.partition:  # "changed" lets consumers skip an unchanged partition
-            extra = {**result.partition, "changed": result.loaded}
-            context["outlet_events"][WAREHOUSE_BOOKS].extra = extra
-        return asdict(result)
+            report = load_work_item(item, data, warehouse_url(), lenient=lenient, force=force)
+        except Exception as error:  # retryable trouble: named by the summary if it stays
+            ti.xcom_push("report", failed_report(item, data, error).to_xcom(ti.map_index))
+            raise
+        context["work_label"] = report.label  # type: ignore[typeddict-unknown-key]
+        ti.xcom_push("report", report.to_xcom(ti.map_index))
+        print(report.line())
+        if report.outcome == "rejected":  # no retry helps a bad file
+            raise AirflowFailException(f"{report.line()}\n{report.reason}")
+        if report.outcome == "refused":  # not a crash: the newer books stay
+            raise AirflowSkipException(f"{report.line()}\n{report.reason}")
+        if report.partition:  # "changed" lets consumers skip an unchanged partition
+            context["outlet_events"][WAREHOUSE_BOOKS].extra = report.partition
+        return {"label": report.label, "outcome": report.outcome, "partition": report.partition}
 
     @task(trigger_rule=TriggerRule.ALL_DONE)
-    def summarise(results: list, items: list) -> str:
+    def summarise(items: list) -> str:
         # The run's leaf: it fails the run when any file failed, so a red file means a red run.
         from airflow.sdk.exceptions import AirflowFailException
 
-        from include.ingest.work import summarise as summary_text
+        from include.ingest.work import reports_by_index
+        from include.ingest.work import summarise as summary_of
 
-        results = list(results)
-        text = summary_text(results, len(items))
-        print(text)
-        if len(results) < len(items):
-            raise AirflowFailException(text)
-        return text
+        pulled = get_current_context()["ti"].xcom_pull(task_ids="load_file", key="report")
+        summary = summary_of(list(items), reports_by_index(pulled, len(items)))
+        print(summary.text)
+        if summary.failed:
+            raise AirflowFailException(summary.text)
+        return summary.text
 
     schema = ensure_warehouse_schema()
     items = collect_files()
     loads = load_file.expand(item=items)
     schema >> items
-    summarise(loads, items)
+    loads >> summarise(items)
 
 
 sie4_to_warehouse()

@@ -3,9 +3,9 @@
 
 Sends approved year-end closings to Fortnox, exactly once. Runs when the `closing` DAG
 records an approval (the `closing_approved` asset; its events carry company, fiscal year and
-approval id), one mapped task per approval. A manual run exports the approval given in
-`approval_id`, or else the latest decision of `company` (org number) and `fiscal_year` when
-it is an approval.
+approval id), one mapped task per approval, labelled by company name and fiscal year. A
+manual run exports the approval given in `approval_id`, or else the latest decision of
+`company` (org number) and `fiscal_year` when it is an approval.
 
 Per approval (`include.closing.export`): refuses a rejection and an approval whose voucher
 set no longer has its checksum; gives every voucher an outbox row with an idempotency key
@@ -32,6 +32,8 @@ from pipeline.assets import CLOSING_APPROVED
 @dag(
     dag_id="voucher_export",
     doc_md=__doc__,
+    description="Sends approved year-end closings to Fortnox, exactly once. Schedule: on every "
+    "closing_approved asset event.",
     schedule=[CLOSING_APPROVED],
     start_date=datetime(2026, 1, 1),
     catchup=False,
@@ -96,9 +98,10 @@ def voucher_export() -> None:
         from pipeline.warehouse import warehouse_url
 
         from fortnox.hooks import FortnoxHook
-        from include.closing.export_dag import final_failure, run_export_task
+        from include.closing.export_dag import approval_label, final_failure, run_export_task
 
-        get_current_context()["approval_label"] = approval_id  # type: ignore[typeddict-unknown-key]
+        label = approval_label(warehouse_url(), approval_id)  # company and fiscal year
+        get_current_context()["approval_label"] = label  # type: ignore[typeddict-unknown-key]
         hook = FortnoxHook()
         try:
             session = hook.get_conn()

@@ -5,6 +5,7 @@
   of ``company`` (+ ``fiscal_year``).
 * :func:`run_export_task`: one approval, logged a line per step and voucher, then the report;
   raises :class:`ExportNotDone` unless every voucher is sent and verified.
+* :func:`approval_label`: the mapped task's label, company name and fiscal year.
 * :func:`final_failure`: whether a task's exception is one a retry cannot fix (the DAG turns
   those into ``AirflowFailException``).
 """
@@ -89,6 +90,25 @@ def _latest_decision(warehouse: EngineLike, company: str, fiscal_year: int | Non
         listed = ", ".join(str(y) for y in years)
         raise ExportRefused(f"company {company!r} has approvals of {listed}: give fiscal_year")
     return str(rows[0].approval_id)
+
+
+def approval_label(warehouse: EngineLike, approval_id: str) -> str:
+    """The export task's label: ``Bergström Bygg AB 2025-01-01`` (the id if not found)."""
+    ap, co = schema.approval, schema.company
+    engine, owned = engine_for(warehouse)
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(
+                sa.select(co.c.name, ap.c.fiscal_year_start)
+                .join(co, co.c.company_id == ap.c.company_id)
+                .where(ap.c.approval_id == approval_id)
+            ).first()
+    except sa.exc.SQLAlchemyError:  # a label never fails the task; the export says why
+        row = None
+    finally:
+        if owned:
+            engine.dispose()
+    return f"{row.name} {row.fiscal_year_start.isoformat()}" if row else approval_id
 
 
 def run_export_task(

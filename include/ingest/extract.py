@@ -139,6 +139,25 @@ def _write_pages(stage: Path, folder: str, pages: tuple[Any, ...] | list[Any]) -
     _record(stage, folder + "/", entries)
 
 
+def company_label(company_name: str | None, fiscal_year: str | int | None, tenant_id: str) -> str:
+    """A mapped task's label: ``Bergström Bygg AB 2025-01-01`` (the tenant id if unnamed)."""
+    name = company_name or f"Fortnox tenant {tenant_id}"
+    return f"{name} {fiscal_year}" if fiscal_year else name
+
+
+def selection_label(selection: dict[str, Any], tenant_id: str) -> str:
+    """The label once the fiscal year is resolved (the selection names company and year)."""
+    return company_label(selection.get("company_name"), selection["fiscal_year_start"], tenant_id)
+
+
+def stored_company_name(store: Any, tenant_id: str) -> str | None:
+    """The company's name in the token store (saved at connect time), for labels only."""
+    try:
+        return str(store.connection(tenant_id).company_name) or None
+    except Exception:  # a label never fails a task; the fetch reports the real trouble
+        return None
+
+
 def choose_fiscal_year(
     years: list[dict[str, Any]], requested: int | None, today: date
 ) -> dict[str, Any]:

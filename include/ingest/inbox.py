@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from include.warehouse.loader import LoadResult
 
 SIDECAR_SUFFIX = ".errors.txt"
+REFUSED_HINT = "To load it anyway"  # marks a refusal (older books) in messages and sidecars
 # Names of files still being written by common tools (renamed when complete).
 _IN_PROGRESS_SUFFIXES = (".part", ".partial", ".tmp", ".temp", ".crdownload", ".download", "~")
 _IN_PROGRESS_PREFIXES = (".", "~$")
@@ -79,6 +80,14 @@ class FileOutcome:
             "detail": self.detail,
             "errors": list(self.errors),
         }
+
+
+def force_hint(path: Path | str | None) -> str:
+    """How to load a refused (older) file anyway, from Airflow or the command line."""
+    return (
+        f"{REFUSED_HINT}: trigger sie4_to_warehouse with force=true and file_path={path} "
+        f"(CLI: python -m include.warehouse load {path} --force)."
+    )
 
 
 def load_detail(result: LoadResult) -> dict[str, Any]:
@@ -204,12 +213,14 @@ def process_inbox_file(
     warehouse_url: str,
     *,
     lenient: bool = False,
+    force: bool = False,
 ) -> FileOutcome:
     """Load one inbox file into the warehouse and move it to processed/ or failed/.
 
     Raises only for problems that a retry may cure (database down, disk full); a file
     that is not valid SIE, or holds books older than the warehouse's for its company and
-    year, is a result (REJECTED, moved to failed/ with the reason), not an exception.
+    year, is a result (REJECTED, moved to failed/ with the reason), not an exception;
+    ``force`` loads such older books anyway (and reloads an unchanged file).
     """
     from include.warehouse.loader import OlderExtractError, load_sie
 
@@ -235,6 +246,7 @@ def process_inbox_file(
             lenient=lenient,
             source_kind="inbox",
             file_name=file_name,
+            force=force,
         )
     except SieError as error:
         target = _free_destination(layout.failed, source)
@@ -248,7 +260,7 @@ def process_inbox_file(
         )
     except OlderExtractError as error:  # valid books, but older than the warehouse's
         target = _free_destination(layout.failed, source)
-        message = f"{error} To load it anyway: python -m include.warehouse load {target} --force"
+        message = f"{error} {force_hint(target)}"
         write_sidecar(target, file_name, [message])
         shutil.move(source, target)
         return FileOutcome(file_name, Outcome.REJECTED, str(target), errors=(message,))

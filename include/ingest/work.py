@@ -9,19 +9,22 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+import re
+from dataclasses import asdict, dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from include.ingest.inbox import (
+    REFUSED_HINT,
     FileOutcome,
     InboxLayout,
     Outcome,
+    force_hint,
     load_detail,
     scan_inbox,
 )
-from include.ingest.landing import SIE_FILE_NAME, LandingEvent, read_manifest
+from include.ingest.landing import MANIFEST_NAME, SIE_FILE_NAME, LandingEvent, read_manifest
 
 OPEN_ITEM_FILES = {"ar": "ar_open_items.json", "ap": "ap_open_items.json"}
 
@@ -30,6 +33,10 @@ log = logging.getLogger(__name__)
 
 class RejectedFile(Exception):
     """A file was rejected (not loadable as SIE); retrying will not help."""
+
+
+class RefusedOlderExtract(RejectedFile):
+    """Valid books older than the partition's current ones: refused unless forced."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +64,9 @@ def collect_work(
     modified less than ``inbox_settle_seconds`` ago are left for a later run.
     """
     if file_path:
-        return [{"kind": "file", "path": str(Path(file_path).resolve())}]
+        path = Path(file_path).resolve()
+        landed = _landing_item(path, data_root)
+        return [landed or {"kind": "file", "path": str(path)}]
     items: list[dict[str, Any]] = []
     seen: set[str] = set()
     for extra in landing_events:
@@ -127,13 +136,70 @@ def unloaded_landing_events(data_root: Path, warehouse_url: str) -> list[dict[st
     return events
 
 
-def label(item: dict[str, Any]) -> str:
+def _landing_item(path: Path, data_root: Path) -> dict[str, Any] | None:
+    """A landed extract's SIE file given by path, as its landing item (tenant, open items)."""
+    landing = (data_root / "landing").resolve()
+    if landing not in path.parents or not (path.parent / MANIFEST_NAME).exists():
+        return None
+    manifest = read_manifest(path.parent)
+    event = LandingEvent(
+        company=manifest["company"],
+        org_number=manifest["org_number"],
+        company_name=manifest["company_name"],
+        fiscal_year_start=manifest["fiscal_year_start"],
+        fiscal_year_end=manifest["fiscal_year_end"],
+        extract_id=manifest["extract_id"],
+        path=path.parent.relative_to(data_root.resolve()).as_posix(),
+    )
+    return {"kind": "landing", "event": event.to_extra()}
+
+
+def company_year(company_name: str | None, fiscal_year_start: str | None) -> str:
+    """How a person names a partition: ``Bergström Bygg AB 2025-01-01``."""
+    return " ".join(part for part in (company_name, fiscal_year_start) if part)
+
+
+_FNAMN = re.compile(rb'^#FNAMN[ \t]+(?:"((?:[^"\\\r\n]|\\.)*)"|(\S+))', re.MULTILINE)
+_RAR0 = re.compile(rb"^#RAR[ \t]+0[ \t]+(\d{4})(\d{2})(\d{2})", re.MULTILINE)
+
+
+def sie_company_year(path: Path) -> tuple[str | None, str | None]:
+    """Company name and fiscal-year start from a SIE file's head, for labels only.
+
+    Reads at most 64 KiB; None for what it cannot find (a broken or unreadable file).
+    """
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(1 << 16)
+    except OSError:
+        return None, None
+    name_match, year_match = _FNAMN.search(head), _RAR0.search(head)
+    name = None
+    if name_match:
+        raw = name_match.group(1) if name_match.group(1) is not None else name_match.group(2)
+        name = raw.replace(b'\\"', b'"').decode("cp437").strip() or None
+    start = "-".join(g.decode() for g in year_match.groups()) if year_match else None
+    return name, start
+
+
+def label(item: dict[str, Any], company_name: str | None = None, start: str | None = None) -> str:
+    """The mapped task's label: company and fiscal year, a file's name first when it has one."""
+    if item["kind"] == "landing":
+        event = item["event"]
+        name = event.get("company_name") or f"Fortnox tenant {event['company']}"
+        return company_year(name, event["fiscal_year_start"])
+    shown = item["file_name"] if item["kind"] == "inbox" else Path(item["path"]).name
+    known = company_year(company_name, start)
+    return f"{shown}: {known}" if known else shown
+
+
+def item_file(item: dict[str, Any], data_root: Path) -> str:
+    """Where the item's file is, as a person would look for it."""
     if item["kind"] == "inbox":
-        return f"inbox/{item['file_name']}"
+        return str(data_root / "inbox" / item["file_name"])
     if item["kind"] == "file":
-        return Path(item["path"]).name
-    event = item["event"]
-    return f"fortnox {event['company']} {event['fiscal_year_start'][:4]}"
+        return str(item["path"])
+    return str(data_root / item["event"]["path"] / SIE_FILE_NAME)
 
 
 def _partition(detail: dict[str, Any], source: str) -> dict[str, Any]:
@@ -148,18 +214,26 @@ def _partition(detail: dict[str, Any], source: str) -> dict[str, Any]:
 
 
 def run_work_item(
-    item: dict[str, Any], data_root: Path, warehouse_url: str, *, lenient: bool = False
+    item: dict[str, Any],
+    data_root: Path,
+    warehouse_url: str,
+    *,
+    lenient: bool = False,
+    force: bool = False,
 ) -> WorkResult:
-    """Load one item. Raises RejectedFile for a bad file, other exceptions for retryable trouble."""
+    """Load one item. Raises RejectedFile for a bad file (RefusedOlderExtract for books older
+    than the warehouse's, unless ``force``), other exceptions for retryable trouble."""
     from include.sie4.errors import SieError
     from include.warehouse.loader import OlderExtractError, load_sie
 
     kind = item["kind"]
     if kind == "inbox":
-        outcome: FileOutcome = _process_inbox(item, data_root, warehouse_url, lenient)
+        outcome: FileOutcome = _process_inbox(item, data_root, warehouse_url, lenient, force)
         if outcome.outcome in (Outcome.REJECTED, Outcome.ALREADY_FAILED):
             shown = "\n".join(outcome.errors[:50])
-            raise RejectedFile(
+            refused = any(REFUSED_HINT in e for e in outcome.errors)
+            error_type = RefusedOlderExtract if refused else RejectedFile
+            raise error_type(
                 f"{outcome.file_name} was rejected and moved to {outcome.destination}:\n{shown}"
             )
         loaded = outcome.outcome is Outcome.LOADED
@@ -171,7 +245,9 @@ def run_work_item(
     try:
         if kind == "file":
             sie_path = Path(item["path"])
-            result = load_sie(sie_path, warehouse_url, lenient=lenient, source_kind="cli")
+            result = load_sie(
+                sie_path, warehouse_url, lenient=lenient, source_kind="cli", force=force
+            )
         elif kind == "landing":
             event = LandingEvent.from_extra(item["event"])
             extract_dir = event.directory(data_root)
@@ -180,6 +256,7 @@ def run_work_item(
                 sie_path,
                 warehouse_url,
                 lenient=lenient,
+                force=force,
                 source_kind="fortnox",
                 file_name=sie_path.name,
                 fortnox_tenant_id=event.company,
@@ -192,9 +269,7 @@ def run_work_item(
     except SieError as error:
         raise RejectedFile(str(error)) from error
     except OlderExtractError as error:  # the newer books stay; retrying will not change that
-        raise RejectedFile(
-            f"{error} To load it anyway: python -m include.warehouse load {sie_path} --force"
-        ) from error
+        raise RefusedOlderExtract(f"{error} {force_hint(sie_path)}") from error
     except (TypeError, ValueError) as error:
         if extract_dir is None:  # not about open items
             raise
@@ -205,18 +280,119 @@ def run_work_item(
     detail = load_detail(result)
     outcome_name = "unchanged" if result.skipped else "loaded"
     source = "fortnox" if kind == "landing" else kind
-    return WorkResult(
-        label(item), outcome_name, not result.skipped, _partition(detail, source), detail
-    )
+    shown = label(item, detail["company_name"], detail["fiscal_year_start"])
+    return WorkResult(shown, outcome_name, not result.skipped, _partition(detail, source), detail)
 
 
 def _process_inbox(
-    item: dict[str, Any], data_root: Path, warehouse_url: str, lenient: bool
+    item: dict[str, Any], data_root: Path, warehouse_url: str, lenient: bool, force: bool
 ) -> FileOutcome:
     from include.ingest.inbox import process_inbox_file
 
     return process_inbox_file(
-        InboxLayout(data_root / "inbox"), item["file_name"], warehouse_url, lenient=lenient
+        InboxLayout(data_root / "inbox"),
+        item["file_name"],
+        warehouse_url,
+        lenient=lenient,
+        force=force,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class LoadReport:
+    """What became of one work item: a line for the log, a small record for the summary.
+
+    ``outcome`` is loaded, unchanged, refused (older than the loaded extract), rejected
+    (not valid SIE, with the errors' lines) or failed (anything else, retried by Airflow).
+    """
+
+    label: str
+    file: str
+    outcome: str
+    company_name: str | None = None
+    fiscal_year_start: str | None = None
+    vouchers: int | None = None
+    rows: int | None = None
+    reason: str | None = None
+    partition: dict[str, Any] | None = None  # the warehouse_books event's extra
+
+    def line(self) -> str:
+        who = company_year(self.company_name, self.fiscal_year_start) or "company unknown"
+        text = f"{Path(self.file).name} ({who}): {self.outcome}"
+        if self.rows is not None:
+            text += f", {self.vouchers} vouchers, {self.rows} rows"
+        if self.outcome == "refused":
+            text += ": older than the loaded extract, rerun with force"
+        elif self.reason:
+            text += f": {first_line(self.reason)}"
+        return text
+
+    def to_xcom(self, map_index: int | None = None) -> dict[str, Any]:
+        return {**asdict(self), "map_index": map_index}
+
+
+def first_line(text: str, limit: int = 300) -> str:
+    """A reason's lines joined for one log line, cut at ``limit`` characters."""
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    joined = " | ".join(lines)
+    return joined if len(joined) <= limit else joined[: limit - 3] + "..."
+
+
+def load_work_item(
+    item: dict[str, Any],
+    data_root: Path,
+    warehouse_url: str,
+    *,
+    lenient: bool = False,
+    force: bool = False,
+) -> LoadReport:
+    """Load one item and say what became of it; raises only for retryable trouble."""
+    file = item_file(item, data_root)
+    try:
+        result = run_work_item(item, data_root, warehouse_url, lenient=lenient, force=force)
+    except RejectedFile as error:
+        outcome = "refused" if isinstance(error, RefusedOlderExtract) else "rejected"
+        known = _known_company_year(item, data_root)
+        if item["kind"] == "inbox":  # set aside in failed/ with its reasons
+            set_aside = InboxLayout(data_root / "inbox").failed / item["file_name"]
+            file = str(set_aside) if set_aside.exists() else file
+        return LoadReport(label(item, *known), file, outcome, *known, reason=str(error))
+    detail = result.detail.get("detail", result.detail)  # an inbox outcome nests it
+    counts = detail.get("counts", {})
+    name, start = detail.get("company_name"), detail.get("fiscal_year_start")
+    if item["kind"] == "inbox":
+        file = result.detail.get("destination") or file
+    return LoadReport(
+        label(item, name, start),
+        file,
+        "unchanged" if result.outcome in ("unchanged", "already_processed") else result.outcome,
+        name,
+        start,
+        vouchers=counts.get("voucher"),
+        rows=counts.get("voucher_row"),
+        partition=result.partition and {**result.partition, "changed": result.loaded},
+    )
+
+
+def _known_company_year(item: dict[str, Any], data_root: Path) -> tuple[str | None, str | None]:
+    if item["kind"] == "landing":
+        event = item["event"]
+        return event.get("company_name") or None, event["fiscal_year_start"]
+    if item["kind"] == "file":
+        return sie_company_year(Path(item["path"]))
+    inbox = InboxLayout(data_root / "inbox")
+    for folder in (inbox.root, inbox.failed, inbox.processed):
+        if (folder / item["file_name"]).exists():
+            return sie_company_year(folder / item["file_name"])
+    return None, None
+
+
+def failed_report(item: dict[str, Any], data_root: Path, error: BaseException) -> LoadReport:
+    """The report of a try that raised (retryable trouble): what the summary shows if it stays."""
+    known = _known_company_year(item, data_root)
+    reason = f"{type(error).__name__}: {error}"
+    return LoadReport(
+        label(item, *known), item_file(item, data_root), "failed", *known, reason=reason
     )
 
 
@@ -252,22 +428,57 @@ def landed_open_items(extract_dir: Path) -> dict[str, list[dict[str, Any]]] | No
     return open_items
 
 
-def summarise(results: list[dict[str, Any] | None], expected: int) -> str:
-    """A few lines a person can read at the end of a run."""
-    done = [r for r in results if r]
-    loaded = [r for r in done if r.get("loaded")]
-    unchanged = [r for r in done if r.get("outcome") in ("unchanged", "already_processed")]
-    failed = expected - len(done)
-    lines = [
-        f"{expected} file(s): {len(loaded)} loaded, {len(unchanged)} unchanged, "
-        f"{failed} rejected or failed"
-    ]
-    for r in loaded:
-        p = r["partition"] or {}
-        counts = r["detail"].get("counts", {})
-        lines.append(
-            f"  loaded {r['label']}: {p.get('company_name')} ({p.get('org_number')}) "
-            f"{p.get('fiscal_year_start')}..{p.get('fiscal_year_end')}, "
-            f"{counts.get('voucher', 0)} vouchers, {counts.get('voucher_row', 0)} rows"
+def summarise(items: list[dict[str, Any]], reports: list[dict[str, Any] | None]) -> Summary:
+    """The run's summary from each item's report (None: the task left none, e.g. killed)."""
+    by_outcome: dict[str, list[dict[str, Any]]] = {}
+    for item, report in zip(items, reports, strict=True):
+        if report is None:
+            report = {
+                "label": label(item),
+                "file": str(item.get("path") or item.get("file_name") or item["event"]["path"]),
+                "outcome": "failed",
+                "reason": "the task ended without a report (killed or crashed): see its log",
+            }
+        by_outcome.setdefault(report["outcome"], []).append(report)
+    counts = ", ".join(f"{len(by_outcome.get(o, []))} {o}" for o in OUTCOMES)
+    lines = [f"{len(items)} file(s): {counts}"]
+    for outcome in OUTCOMES:
+        for r in by_outcome.get(outcome, []):
+            lines.append(f"  {outcome} {r['label']}: {r['file']}" + _summary_detail(r))
+    failed = tuple(r["file"] for o in ("rejected", "failed") for r in by_outcome.get(o, []))
+    refused = tuple(r["file"] for r in by_outcome.get("refused", []))
+    return Summary("\n".join(lines), failed, refused)
+
+
+def reports_by_index(pulled: Any, count: int) -> list[dict[str, Any] | None]:
+    """The load tasks' reports (an XCom pull of all map indexes) in map-index order."""
+    found = pulled if isinstance(pulled, list) else [pulled]
+    reports: list[dict[str, Any] | None] = [None] * count
+    for report in found:
+        if isinstance(report, dict) and 0 <= int(report.get("map_index", -1)) < count:
+            reports[int(report["map_index"])] = report
+    return reports
+
+
+OUTCOMES = ("loaded", "unchanged", "refused", "rejected", "failed")
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    text: str
+    failed: tuple[str, ...]  # rejected or failed files: the run fails
+    refused: tuple[str, ...]  # older than the loaded extract: named, the run does not fail
+
+
+def _summary_detail(report: dict[str, Any]) -> str:
+    if report["outcome"] in ("loaded", "unchanged"):
+        return f", {report.get('vouchers')} vouchers, {report.get('rows')} rows"
+    if report["outcome"] == "refused":
+        return (
+            "\n    refused: older than the loaded extract, rerun with force"
+            f" (force=true, file_path={report['file']})"
         )
-    return "\n".join(lines)
+    reason = (report.get("reason") or "").splitlines()
+    shown = "\n".join(f"    {ln}" for ln in reason[:20])
+    more = f"\n    ... {len(reason) - 20} more line(s)" if len(reason) > 20 else ""
+    return f"\n{shown}{more}"

@@ -56,6 +56,9 @@ def test_extract_dag_lands_every_company_and_logs_no_secret(
         )
         run = dag.test()
         states = sorted((ti.task_id, str(ti.state)) for ti in run.get_task_instances())
+        labels: dict[str, list[str]] = {}
+        for ti in run.get_task_instances():
+            labels.setdefault(ti.task_id, []).append(str(ti.rendered_map_index))
 
         # Every secret there is: the app's, the key, and each company's current tokens.
         session = FortnoxSession(local.settings)
@@ -75,6 +78,15 @@ def test_extract_dag_lands_every_company_and_logs_no_secret(
     assert publishes == ["success"] * 3
     extracts = sorted(data.glob("landing/*/*/*/manifest.json"))
     assert len(extracts) == 3
+
+    # Every mapped task is labelled by company name and fiscal year, not by tenant id.
+    manifests = [json.loads(path.read_text()) for path in extracts]
+    expected = sorted(f"{m['company_name']} {m['fiscal_year_start']}" for m in manifests)
+    assert all(m["company_name"] for m in manifests)
+    for task_id in ("resolve_fiscal_year", "fetch_sie", "fetch_subledgers", "publish_extract"):
+        assert sorted(labels[f"company.{task_id}"]) == expected, task_id
+    tenants = {m["company"] for m in manifests}
+    assert not any(t in label for t in tenants for group in labels.values() for label in group)
 
     captured = capfd.readouterr()
     logs = captured.out + captured.err

@@ -1,4 +1,6 @@
-"""`dag.test()` of the load DAG on real files: a good file loads, a broken one is set aside."""
+"""`dag.test()` of the load DAG on real files: a good file loads, a broken one is set aside
+and named with its lines by the failing summary; an older extract is refused unless forced;
+tasks are labelled by file, company and fiscal year; the schedule shows both triggers."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import sqlalchemy as sa
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BROKEN_FIXTURE = REPO_ROOT / "tests" / "fixtures" / "sie4" / "broken.se"
+CLEAN_FIXTURE = REPO_ROOT / "tests" / "fixtures" / "sie4" / "clean_4e.se"
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]
 
@@ -39,13 +42,25 @@ def project_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path,
 
 
 def _write_books(target: Path) -> int:
+    return _write_books_named(target)[0]
+
+
+def _write_books_named(target: Path) -> tuple[int, str, str]:
+    """Generated books: voucher count, company name, fiscal-year start."""
     from include.books import generate_books
     from include.sie4 import write_sie
 
     books = generate_books(7, vouchers_per_year=40, years=1)
-    doc = books.to_sie(books.years[-1].fiscal_year.start)
+    start = books.years[-1].fiscal_year.start
+    doc = books.to_sie(start)
     write_sie(doc, target)
-    return len(doc.vouchers)
+    return len(doc.vouchers), doc.company.name, start.isoformat()
+
+
+def _labels(run, task_id: str) -> list[str]:  # type: ignore[no-untyped-def]
+    return sorted(
+        str(ti.rendered_map_index) for ti in run.get_task_instances() if ti.task_id == task_id
+    )
 
 
 def _task_states(run) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
@@ -55,10 +70,10 @@ def _task_states(run) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
     return states
 
 
-def test_inbox_good_file_loads_and_broken_file_is_set_aside(load_dag, project_data) -> None:  # type: ignore[no-untyped-def]
+def test_inbox_good_file_loads_and_broken_file_is_set_aside(load_dag, project_data, capfd) -> None:  # type: ignore[no-untyped-def]
     data, url = project_data
     inbox = data / "inbox"
-    vouchers = _write_books(inbox / "good.se")
+    vouchers, company, start = _write_books_named(inbox / "good.se")
     (inbox / "broken.se").write_bytes(BROKEN_FIXTURE.read_bytes())
     settle = 2
     time.sleep(settle + 0.5)  # both have sat in the inbox for longer than the settle time
@@ -68,8 +83,9 @@ def test_inbox_good_file_loads_and_broken_file_is_set_aside(load_dag, project_da
 
     def copy_slowly() -> None:
         with copying.open("wb") as out:
-            for start in range(0, len(content), 64):  # far slower than the run
-                out.write(content[start : start + 64])
+            # Far slower than the run (minutes), even when a loaded machine makes it slow.
+            for start in range(0, len(content), 16):
+                out.write(content[start : start + 16])
                 out.flush()
                 if done.wait(0.1):
                     return
@@ -93,6 +109,20 @@ def test_inbox_good_file_loads_and_broken_file_is_set_aside(load_dag, project_da
     sidecar = (inbox / "failed" / "broken.se.errors.txt").read_text()
     assert "line 14:" in sidecar  # the unbalanced voucher opens on line 14
     assert [p.name for p in inbox.glob("*.se")] == ["copying.se"]  # untouched, not loaded
+
+    # Labelled by file, company and fiscal year (the broken file's head still names them).
+    assert _labels(run, "load_file") == [
+        "broken.se: Trasig AB 2024-01-01",
+        f"good.se: {company} {start}",
+    ]
+    # Each load logs a short line; the failing summary names the bad file and its lines.
+    out = capfd.readouterr().out
+    assert f"good.se ({company} {start}): loaded, {vouchers} vouchers," in out
+    assert "broken.se (Trasig AB 2024-01-01): rejected:" in out
+    assert "2 file(s): 1 loaded, 0 unchanged, 0 refused, 1 rejected, 0 failed" in out
+    summary = out[out.index("2 file(s):") :]
+    assert f"rejected broken.se: Trasig AB 2024-01-01: {inbox / 'failed' / 'broken.se'}" in summary
+    assert "line 14: voucher A 1 does not balance" in summary
 
     engine = sa.create_engine(url)
     with engine.connect() as conn:
@@ -124,3 +154,88 @@ def test_manual_file_path_and_rerun_is_a_no_op(load_dag, project_data, tmp_path,
         assert conn.scalar(sa.text("select count(*) from voucher")) == vouchers
         assert conn.scalar(sa.text("select count(*) from extract")) == 1
     engine.dispose()
+
+
+def _older_and_newer(tmp_path: Path, url: str) -> Path:
+    """Newer books in the warehouse (#GEN 2025-03-01) and an older file of them on disk."""
+    from include.warehouse.loader import load_sie
+    from include.warehouse.migrate import migrate
+
+    migrate(url)
+    clean = CLEAN_FIXTURE.read_bytes()
+    load_sie(clean.replace(b"#GEN 20250115", b"#GEN 20250301"), url, file_name="newer.se")
+    older = tmp_path / "older.se"
+    older.write_bytes(clean)
+    return older
+
+
+def _current_file(url: str) -> str:
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        name = conn.scalar(
+            sa.text(
+                "select e.file_name from fiscal_year f join extract e "
+                "on e.extract_id = f.extract_id where f.year_index = 0"
+            )
+        )
+    engine.dispose()
+    return str(name)
+
+
+def test_older_extract_is_refused_unless_forced(load_dag, project_data, tmp_path, capfd) -> None:  # type: ignore[no-untyped-def]
+    _, url = project_data
+    older = _older_and_newer(tmp_path, url)
+    assert load_dag.params["force"] is False  # refused by default
+
+    refused = load_dag.test(run_conf={"file_path": str(older), "include_inbox": False})
+    out = capfd.readouterr().out
+    # Not a crash: the task is skipped, the run stays green, the newer books stay.
+    assert _task_states(refused)["load_file"] == ["skipped"]
+    assert str(refused.state) == "success"
+    assert _labels(refused, "load_file") == ["older.se: Exempel AB 2024-01-01"]
+    assert "older.se (Exempel AB 2024-01-01): refused: older than the loaded extract" in out
+    summary = out[out.index("1 file(s):") :]
+    assert "0 loaded, 0 unchanged, 1 refused, 0 rejected, 0 failed" in summary
+    assert f"refused older.se: Exempel AB 2024-01-01: {older}" in summary
+    assert "refused: older than the loaded extract, rerun with force" in summary
+    assert _current_file(url) == "newer.se"
+
+    forced = load_dag.test(
+        run_conf={"file_path": str(older), "include_inbox": False, "force": True}
+    )
+    assert _task_states(forced)["load_file"] == ["success"]
+    assert str(forced.state) == "success"
+    assert "older.se (Exempel AB 2024-01-01): loaded" in capfd.readouterr().out
+    assert _current_file(url) == "older.se"
+
+
+def test_the_schedule_shows_the_asset_and_the_15_minutes(
+    load_dag, project_data, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """What the UI reads (GET /api/v2/dags/{id}/details of Airflow's own API app).
+
+    The UI's Schedule field shows only the asset for an asset-triggered DAG, whatever the
+    timetable's summary says; the description (DAG list tooltip, Details tab) names both.
+    """
+    from fastapi.testclient import TestClient
+
+    run = load_dag.test(run_conf={"include_inbox": False})  # syncs the DAG to the database
+    assert str(run.state) == "success"
+
+    monkeypatch.setenv("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS", "True")
+    monkeypatch.setenv(
+        "AIRFLOW__API_AUTH__JWT_SECRET", "test-only-secret-for-this-in-process-api-app-" + "x" * 32
+    )
+    from airflow.api_fastapi.app import create_app
+
+    with TestClient(create_app("core")) as client:
+        # All-admins mode: the app's middleware signs each request in as an admin.
+        response = client.get("/api/v2/dags/sie4_to_warehouse/details")
+    assert response.status_code == 200, response.text
+    details = response.json()
+    assert details["timetable_summary"] == "Asset or */15 * * * *"
+    assert details["timetable_description"] == "Triggered by assets or Every 15 minutes"
+    assert "fortnox_landing" in json.dumps(details["asset_expression"])
+    description = details["description"]
+    assert "fortnox_landing" in description and "every 15 minutes" in description
+    assert "*/15 * * * *" in description

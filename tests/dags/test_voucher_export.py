@@ -53,6 +53,18 @@ def export_dag(airflow_db: Path):  # type: ignore[no-untyped-def]
     return bag.get_dag("voucher_export")
 
 
+def _company_name(url: str, company_id: int) -> str:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        query = sa.text("select name from company where company_id = :id")
+        name = conn.scalar(query, {"id": company_id})
+    engine.dispose()
+    assert name
+    return str(name)
+
+
 def _states(run) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
     states: dict[str, list[str]] = {}
     for ti in run.get_task_instances():
@@ -78,6 +90,9 @@ def test_dag_exports_once_logs_each_voucher_and_a_rerun_sends_nothing(
     run = export_dag.test(run_conf={"approval_id": approval.approval_id})
     assert str(run.state) == "success", _states(run)
     assert _states(run)["export"] == ["success"]
+    # Labelled by company name and fiscal year, not by approval id or tenant id.
+    (export_ti,) = [ti for ti in run.get_task_instances() if ti.task_id == "export"]
+    assert export_ti.rendered_map_index == f"{_company_name(url, company_id)} {YEAR.isoformat()}"
     held = world.count(tenant, keys)
     assert held.duplicates() == [] and len(held.vouchers) == 3 and len(held.connections) == 3
 
