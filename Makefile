@@ -32,6 +32,18 @@ export AIRFLOW_CONN_WAREHOUSE_DEFAULT ?= {"conn_type": "generic", "extra": {"sql
 export FORTNOX_PACER_DIR := $(ROOT)/data/pacer
 SANDBOX_PORT ?= 8710
 export SANDBOX_PORT
+# The API server (UI) port. Only the targets that start Airflow export it and the rest: the
+# tests start their own servers. Tasks reach the execution API through the base URL.
+AIRFLOW__API__PORT ?= 8080
+demo airflow airflow-stop: export AIRFLOW__API__PORT := $(AIRFLOW__API__PORT)
+demo airflow: export AIRFLOW__API__HOST ?= 127.0.0.1
+demo airflow: export AIRFLOW__API__BASE_URL ?= http://127.0.0.1:$(AIRFLOW__API__PORT)
+# Airflow's REST API for tasks (the quality run's note): user admin, the password read from
+# the generated passwords file when the recipe runs (never in git, never echoed).
+demo airflow: export AIRFLOW_CONN_AIRFLOW_API = $(shell test -f $(AIRFLOW_HOME)/passwords.json \
+	&& $(PY) -c 'import json, sys; print(json.dumps({"conn_type": "http", "host": "127.0.0.1", \
+	"port": int(sys.argv[2]), "login": "admin", "password": json.load(open(sys.argv[1]))["admin"]}))' \
+	$(AIRFLOW_HOME)/passwords.json $(AIRFLOW__API__PORT))
 
 .PHONY: help venv demo test lint format typecheck airflow-init migrate airflow airflow-stop \
 	sandbox bench clean compose-config
@@ -39,8 +51,14 @@ export SANDBOX_PORT
 help:
 	@echo "make demo    - set up .venv, Airflow home, sandbox; run the pipeline end to end"
 	@echo "make test    - lint, type-check and run the test suite"
-	@echo "make airflow - start Airflow (standalone) with the project's DAGs; make airflow-stop"
+	@echo "make airflow - start the Fortnox sandbox and Airflow (standalone) in the background,"
+	@echo "               UI http://127.0.0.1:$(AIRFLOW__API__PORT) (user admin, password in"
+	@echo "               airflow_home/passwords.json); after make demo it shows the demo's runs"
+	@echo "               and logs, and the sandbox keeps the demo's tokens and vouchers"
+	@echo "               (data/fortnox-sandbox/state.pickle), so a waiting approval still exports"
+	@echo "make airflow-stop - stop both (every process of their groups)"
 	@echo "make sandbox - run the local Fortnox sandbox in the foreground"
+	@echo "ports: AIRFLOW__API__PORT=8080 SANDBOX_PORT=8710 FORTNOX_REDIRECT_PORT=8765 (override)"
 	@echo "make migrate - apply the warehouse migrations (WAREHOUSE_URL)"
 	@echo "make bench   - run the benchmarks and record bench/RESULTS.md"
 
@@ -70,7 +88,8 @@ migrate: $(STAMP)
 	mkdir -p data
 	$(PY) -m include.warehouse migrate --url "$(WAREHOUSE_URL)"
 
-demo: airflow-init
+# The demo resets and migrates Airflow's database itself (a clean slate every run).
+demo: $(STAMP) | $(AIRFLOW_HOME)/secrets.env
 	set -a; source $(AIRFLOW_HOME)/secrets.env; set +a; $(PY) scripts/demo.py
 
 test: $(STAMP)
@@ -90,27 +109,18 @@ format: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
-# Standalone Airflow (UI on http://127.0.0.1:8080, user admin, generated password) in its own process
-# group, so that airflow-stop ends it and every child.
+# The sandbox and standalone Airflow, each in its own process group (scripts/local_stack.py),
+# so that airflow-stop ends them and every child. The sandbox restores its saved state.
 airflow: airflow-init
-	@if [ -f $(AIRFLOW_HOME)/standalone.pid ] && kill -0 -$$(cat $(AIRFLOW_HOME)/standalone.pid) 2>/dev/null; then \
-		echo "Airflow already running (pgid $$(cat $(AIRFLOW_HOME)/standalone.pid))"; exit 0; fi
-	set -a; source $(AIRFLOW_HOME)/secrets.env; set +a; \
-	setsid $(VENV)/bin/airflow standalone > $(AIRFLOW_HOME)/standalone.log 2>&1 < /dev/null & \
-	echo $$! > $(AIRFLOW_HOME)/standalone.pid
-	@echo "Airflow starting: http://127.0.0.1:8080 (user admin, password in airflow_home/passwords.json)"
-	@echo "log: airflow_home/standalone.log; stop: make airflow-stop"
+	@set -a; source $(AIRFLOW_HOME)/secrets.env; set +a; $(PY) scripts/local_stack.py start
 
 airflow-stop:
-	@if [ -f $(AIRFLOW_HOME)/standalone.pid ]; then \
-		kill -TERM -$$(cat $(AIRFLOW_HOME)/standalone.pid) 2>/dev/null || true; \
-		sleep 3; kill -KILL -$$(cat $(AIRFLOW_HOME)/standalone.pid) 2>/dev/null || true; \
-		rm -f $(AIRFLOW_HOME)/standalone.pid; echo "Airflow stopped"; \
-	else echo "Airflow is not running"; fi
+	@$(PY) scripts/local_stack.py stop
 
 sandbox: $(STAMP) | $(AIRFLOW_HOME)/secrets.env
 	set -a; source $(AIRFLOW_HOME)/secrets.env; set +a; \
-	$(PY) -m include.fortnox_sandbox --port $(SANDBOX_PORT) --companies 3 --seed 2026
+	$(PY) -m include.fortnox_sandbox --port $(SANDBOX_PORT) --companies 3 --seed 2026 \
+		--state-file data/fortnox-sandbox/state.pickle
 
 bench: $(STAMP)
 	$(PY) bench/run_all.py

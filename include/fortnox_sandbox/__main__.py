@@ -19,6 +19,7 @@ from include.fortnox_sandbox.server import (
     SandboxConfig,
     SandboxServer,
 )
+from include.fortnox_sandbox.state import StateFileError
 
 SECRET_ENV = "FORTNOX_SANDBOX_CLIENT_SECRET"
 CLIENT_ID_ENV = "FORTNOX_SANDBOX_CLIENT_ID"
@@ -57,6 +58,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--commit-then-drop", type=int, default=0, help="next N voucher POSTs")
     p.add_argument("--commit-then-drop-rate", type=float, default=0.0)
     p.add_argument("--verbose", action="store_true", help="log each request (no query strings)")
+    p.add_argument(
+        "--state-file",
+        type=Path,
+        default=None,
+        help="keep posted vouchers, files and tokens across restarts in this file (mode 0600)",
+    )
     return p.parse_args(argv)
 
 
@@ -113,8 +120,15 @@ def main(argv: list[str] | None = None) -> int:
         locked_until=locked,
         faults=faults,
         quiet=not args.verbose,
+        state_file=args.state_file,
     )
-    server = SandboxServer(config)
+    try:
+        server = SandboxServer(config)
+    except StateFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if server.sandbox.restored:
+        print(f"Restored the state saved in {args.state_file}", flush=True)
 
     def stop(signum: int, frame: FrameType | None) -> None:
         server.shutdown_from_signal()

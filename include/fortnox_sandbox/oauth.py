@@ -22,6 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlencode
 
 from joserfc import jwt
@@ -153,12 +154,35 @@ class AuthorizationServer:
         self._tenant_ids = tenant_ids
         self.token_ttl = token_ttl
         self._clock = clock
-        self._key = OctKey.import_key(secrets.token_bytes(32))
+        self._key_bytes = secrets.token_bytes(32)
+        self._key = OctKey.import_key(self._key_bytes)
         self._lock = threading.Lock()
         self._codes: dict[str, _Code] = {}
         self._families: dict[str, _Family] = {}
         self._refresh: dict[str, _Refresh] = {}
         self._access: dict[str, tuple[float, str]] = {}  # jti -> (expires_at, family)
+
+    # -- persistence (include.fortnox_sandbox.state) ----------------------------------------
+
+    def export_state(self) -> dict[str, object]:
+        """The signing key, grants and tokens (digests), for a restart to keep them valid."""
+        with self._lock:
+            return {
+                "key": self._key_bytes,
+                "codes": dict(self._codes),
+                "families": dict(self._families),
+                "refresh": dict(self._refresh),
+                "access": dict(self._access),
+            }
+
+    def import_state(self, state: Mapping[str, Any]) -> None:
+        with self._lock:
+            self._key_bytes = bytes(state["key"])
+            self._key = OctKey.import_key(self._key_bytes)
+            self._codes = dict(state["codes"])
+            self._families = dict(state["families"])
+            self._refresh = dict(state["refresh"])
+            self._access = dict(state["access"])
 
     # -- consent ---------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import TracebackType
 from urllib.parse import parse_qsl, urlsplit
 
@@ -49,6 +50,9 @@ from include.fortnox_sandbox.oauth import (
     ClientRegistration,
     OAuthError,
 )
+from include.fortnox_sandbox.state import StateFile
+from include.fortnox_sandbox.state import load as load_state
+from include.fortnox_sandbox.state import save as save_state
 from include.fortnox_sandbox.tenants import FinancialYearEntry, Tenant
 
 DEFAULT_REDIRECT_URI = "http://127.0.0.1:8765/callback"
@@ -80,6 +84,8 @@ class SandboxConfig:
     rate_limit: int = 25
     rate_window_s: float = 5.0
     quiet: bool = True
+    # Keep what clients did (posted vouchers, files, tokens) across restarts: state.py.
+    state_file: Path | None = None
 
 
 def build_tenants(config: SandboxConfig) -> list[Tenant]:
@@ -123,6 +129,16 @@ class Sandbox:
         )
         self.limiter = RateLimiter(config.rate_limit, config.rate_window_s)
         self.faults = FaultInjector(config.faults, seed=config.seed)
+        self.state: StateFile | None = None
+        self.restored = False
+        if config.state_file is not None:
+            self.state = StateFile.at(config.state_file)
+            self.restored = load_state(self, self.state)
+
+    def save_state(self) -> None:
+        """Write the state file (when configured); after every request that may change it."""
+        if self.state is not None:
+            save_state(self, self.state)
 
     def today(self) -> date:
         return self.config.today or date.today()
@@ -316,6 +332,9 @@ class SandboxHandler(BaseHTTPRequestHandler):
             reply = exc.reply()
         except Exception as exc:  # an answer, not a hung client, even on a sandbox bug
             reply = json_reply(500, error_body(SYSTEM_ERROR, f"System error: {type(exc).__name__}"))
+        finally:
+            if method != "GET":  # saved before the answer: what a client saw survives a restart
+                self.sandbox.save_state()
         self._send(reply)
 
     def _route(self, method: str, path: str, query: dict[str, str], body: bytes) -> Reply:
