@@ -548,13 +548,24 @@ def wait_for_approval(api: Api, partition: Partition, run_id: str) -> dict[str, 
     it) and ask again on the retry."""
     from include.closing.airflow_api import APPROVAL_TASK_ID, approval_task
 
-    def waiting() -> dict[str, Any] | None:
+    def approval_state() -> tuple[str | None, int]:
         run = api.run("closing", run_id)
         if run["state"] == "failed":
             show_failures(api, "closing", run)
             raise SystemExit(f"the closing of {partition.name} failed before its approval")
-        states = {ti["task_id"]: ti["state"] for ti in api.task_instances("closing", run_id)}
-        if states.get(APPROVAL_TASK_ID) != "awaiting_input":
+        for ti in api.task_instances("closing", run_id):
+            if ti["task_id"] == APPROVAL_TASK_ID:
+                return ti["state"], int(ti.get("try_number") or 0)
+        return None, 0
+
+    def waiting() -> dict[str, Any] | None:
+        state, attempt = approval_state()
+        if state != "awaiting_input":
+            return None
+        # The state is set a moment before the task's process has ended: an answer in
+        # that moment fails the attempt. The same state and try a few seconds later is safe.
+        time.sleep(3)
+        if approval_state() != (state, attempt):
             return None
         return approval_task(api.base_url, api.token, run_id)
 
@@ -564,6 +575,33 @@ def wait_for_approval(api: Api, partition: Partition, run_id: str) -> dict[str, 
     return detail
 
 
+def approval_try(api: Api, run_id: str) -> int:
+    from include.closing.airflow_api import APPROVAL_TASK_ID
+
+    for ti in api.task_instances("closing", run_id):
+        if ti["task_id"] == APPROVAL_TASK_ID:
+            return int(ti.get("try_number") or 1)
+    return 0
+
+
+def finished_or_asking_again(api: Api, run_id: str, answered: int) -> dict[str, Any] | str | None:
+    """The closing run once it has ended, or "asking again" when a later try of its approval
+    task waits (the answer of try ``answered`` was lost)."""
+    from include.closing.airflow_api import APPROVAL_TASK_ID
+
+    run = api.run("closing", run_id)
+    if run["state"] in ("success", "failed"):
+        return run
+    for ti in api.task_instances("closing", run_id):
+        if (
+            ti["task_id"] == APPROVAL_TASK_ID
+            and ti["state"] == "awaiting_input"
+            and int(ti.get("try_number") or 1) > answered
+        ):
+            return "asking again"
+    return None
+
+
 def step_closing(api: Api, env: dict[str, str], partition: Partition) -> None:
     from include.closing.airflow_api import answer_approval
 
@@ -571,11 +609,22 @@ def step_closing(api: Api, env: dict[str, str], partition: Partition) -> None:
     run_id = start_closing(api, env, partition, adjustments=True)
     detail = wait_for_approval(api, partition, run_id)
     say(f"approve_closing awaiting input: {detail.get('subject', '')}")
+    answered = approval_try(api, run_id)
     answer = answer_approval(
         api.base_url, api.token, run_id, approve=True, comment="Demo: approved"
     )
     who = answer.get("responded_by_user") or answer.get("responded_by") or {}
     say(f"approved as {who.get('name', stack.USER) if isinstance(who, dict) else who}")
+    run = wait_until(
+        f"closing {run_id} to record the approval",
+        lambda: finished_or_asking_again(api, run_id, answered),
+        timeout=240,
+        poll=2,
+    )
+    if run == "asking again":  # the answer met the attempt's end: the retry asks again
+        wait_for_approval(api, partition, run_id)
+        answer_approval(api.base_url, api.token, run_id, approve=True, comment="Demo: approved")
+        say("approved again (Airflow's retry of the approval task asked once more)")
     run = wait_for_run(api, "closing", run_id)
     if run["state"] != "success":
         show_failures(api, "closing", run)
@@ -590,6 +639,41 @@ def step_closing(api: Api, env: dict[str, str], partition: Partition) -> None:
     if export["state"] != "success":
         show_failures(api, "voucher_export", export)
     print_export_report(default_warehouse_url(), partition)
+    check_new_extract(env, default_warehouse_url(), partition)
+
+
+def check_new_extract(env: dict[str, str], warehouse_url: str, partition: Partition) -> None:
+    """A new SIE 4 export of the year from Fortnox holds the sent vouchers, row for row."""
+    from include.closing.outbox import Outbox
+    from include.fortnox.config import FortnoxSettings
+    from include.fortnox.session import FortnoxSession
+    from include.sie4 import read_sie
+    from include.warehouse.engine import engine_for
+
+    engine, owned = engine_for(warehouse_url)
+    try:
+        rows = Outbox(engine).partition_rows(partition.company_id, partition.fiscal_year_start)
+    finally:
+        if owned:
+            engine.dispose()
+    sent = {(r.fortnox_series, str(r.fortnox_number)) for r in rows if r.state == "sent"}
+    with FortnoxSession(FortnoxSettings.from_env(env), environ=env) as session:
+        client = session.client(partition.tenant_id)
+        year = next(
+            int(y["Id"])
+            for y in client.financial_years()
+            if y["FromDate"] == partition.fiscal_year_start.isoformat()
+        )
+        document = read_sie(client.sie(year, 4))
+    found = {(v.series, v.number) for v in document.vouchers} & sent
+    missing = sorted(f"{s}{n}" for s, n in sent - found)
+    say(
+        f"a new SIE 4 export of the year from Fortnox: {len(document.vouchers)} vouchers, "
+        f"{len(found)} of the {len(sent)} sent among them"
+        + (f"; MISSING: {', '.join(missing)}" if missing else "")
+    )
+    if missing:
+        raise SystemExit("the exported vouchers are not in Fortnox's SIE export")
 
 
 def print_export_report(warehouse_url: str, partition: Partition) -> None:
@@ -723,6 +807,9 @@ def summary(
         print(f"     Waiting approval:  Browse -> Required Actions, {base}/required_actions")
         print(f"                        the run: {base}/dags/closing/runs/{waiting[1]}")
     print(f"     Airflow's own output: {stack.rel(stack.AIRFLOW.log_file)}, task logs in the UI")
+    docs = data_dir() / "quality" / "data_docs" / "index.html"
+    if docs.exists():
+        print(f"     Data quality (Great Expectations Data Docs): {stack.rel(docs)}")
 
 
 def closing_candidates(warehouse_url: str) -> list[Partition]:

@@ -90,11 +90,16 @@ def airflow_api_connection() -> dict[str, object]:
     }
 
 
-def stack_env() -> dict[str, str]:
-    """The environment of every component (and of the demo's own commands)."""
+def stack_env(*, keep_fortnox: bool = False) -> dict[str, str]:
+    """The environment of every component (and of the demo's own commands).
+
+    The demo always talks to the sandbox; ``make airflow`` (``keep_fortnox``) keeps a
+    ``AIRFLOW_CONN_FORTNOX_DEFAULT`` the person set for a real Fortnox app.
+    """
     env = os.environ.copy()
     env.setdefault("AIRFLOW__API__BASE_URL", API_URL)
-    env["AIRFLOW_CONN_FORTNOX_DEFAULT"] = json.dumps(fortnox_connection())
+    if not (keep_fortnox and env.get("AIRFLOW_CONN_FORTNOX_DEFAULT")):
+        env["AIRFLOW_CONN_FORTNOX_DEFAULT"] = json.dumps(fortnox_connection())
     if "AIRFLOW_CONN_AIRFLOW_API" not in env and PASSWORDS_FILE.exists():
         env["AIRFLOW_CONN_AIRFLOW_API"] = json.dumps(airflow_api_connection())
     return env
@@ -238,9 +243,15 @@ def wait_for_airflow(process: subprocess.Popen[bytes] | None, timeout: float = 1
 
 
 def start() -> int:
-    """`make airflow`: the sandbox (with the saved state) and Airflow, in the background."""
-    env = stack_env()
-    if SANDBOX.pgid() is None:
+    """`make airflow`: the sandbox (with the saved state) and Airflow, in the background.
+
+    With ``AIRFLOW_CONN_FORTNOX_DEFAULT`` set (a real Fortnox app) Airflow uses it and no
+    sandbox is started.
+    """
+    env = stack_env(keep_fortnox=True)
+    if os.environ.get("AIRFLOW_CONN_FORTNOX_DEFAULT"):
+        print("Fortnox: AIRFLOW_CONN_FORTNOX_DEFAULT as set (no sandbox)")
+    elif SANDBOX.pgid() is None:
         wait_for_sandbox(SANDBOX.start(env))
         print(f"Fortnox sandbox: {SANDBOX_URL} (log: {rel(SANDBOX.log_file)})")
     else:
