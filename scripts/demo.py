@@ -642,20 +642,27 @@ def step_closing(api: Api, env: dict[str, str], partition: Partition) -> None:
     check_new_extract(env, default_warehouse_url(), partition)
 
 
-def check_new_extract(env: dict[str, str], warehouse_url: str, partition: Partition) -> None:
-    """A new SIE 4 export of the year from Fortnox holds the sent vouchers, row for row."""
+def outbox_rows(warehouse_url: str, partition: Partition) -> list[Any]:
     from include.closing.outbox import Outbox
-    from include.fortnox.config import FortnoxSettings
-    from include.fortnox.session import FortnoxSession
-    from include.sie4 import read_sie
     from include.warehouse.engine import engine_for
 
     engine, owned = engine_for(warehouse_url)
     try:
-        rows = Outbox(engine).partition_rows(partition.company_id, partition.fiscal_year_start)
+        return list(
+            Outbox(engine).partition_rows(partition.company_id, partition.fiscal_year_start)
+        )
     finally:
         if owned:
             engine.dispose()
+
+
+def check_new_extract(env: dict[str, str], warehouse_url: str, partition: Partition) -> None:
+    """A new SIE 4 export of the year from Fortnox holds every sent voucher (series, number)."""
+    from include.fortnox.config import FortnoxSettings
+    from include.fortnox.session import FortnoxSession
+    from include.sie4 import read_sie
+
+    rows = outbox_rows(warehouse_url, partition)
     sent = {(r.fortnox_series, str(r.fortnox_number)) for r in rows if r.state == "sent"}
     with FortnoxSession(FortnoxSettings.from_env(env), environ=env) as session:
         client = session.client(partition.tenant_id)
@@ -677,17 +684,8 @@ def check_new_extract(env: dict[str, str], warehouse_url: str, partition: Partit
 
 
 def print_export_report(warehouse_url: str, partition: Partition) -> None:
-    from include.closing.outbox import Outbox
-    from include.warehouse.engine import engine_for
-
-    engine, owned = engine_for(warehouse_url)
-    try:
-        rows = Outbox(engine).partition_rows(partition.company_id, partition.fiscal_year_start)
-    finally:
-        if owned:
-            engine.dispose()
     say("export report (export_outbox):")
-    for row in rows:
+    for row in outbox_rows(warehouse_url, partition):
         print(f"     {export_line(row)}")
 
 
