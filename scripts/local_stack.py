@@ -42,6 +42,7 @@ SANDBOX_URL = f"http://127.0.0.1:{SANDBOX_PORT}"
 # Where the command line's consent flow (`python -m include.fortnox connect`) listens.
 REDIRECT_PORT = int(os.environ.get("FORTNOX_REDIRECT_PORT", "8765"))
 REDIRECT_URI = f"http://127.0.0.1:{REDIRECT_PORT}/callback"
+VIEW_CALLBACK = f"{API_URL}/integrations/fortnox/callback"
 SANDBOX_SEED = 2026
 SANDBOX_COMPANIES = 3
 SANDBOX_STATE = DATA_DIR / "fortnox-sandbox" / "state.pickle"
@@ -64,7 +65,7 @@ def admin_password() -> str:
     return str(json.loads(PASSWORDS_FILE.read_text())[USER])
 
 
-def fortnox_connection() -> dict[str, object]:
+def fortnox_connection(redirect_uri: str = REDIRECT_URI) -> dict[str, object]:
     return {
         "conn_type": "fortnox",
         "host": f"{SANDBOX_URL}/3",
@@ -74,7 +75,7 @@ def fortnox_connection() -> dict[str, object]:
             "auth_url": f"{SANDBOX_URL}/oauth-v1/auth",
             "token_url": f"{SANDBOX_URL}/oauth-v1/token",
             "revoke_url": f"{SANDBOX_URL}/oauth-v1/revoke",
-            "redirect_uri": REDIRECT_URI,
+            "redirect_uri": redirect_uri,
             "token_store_url": warehouse_url(),
         },
     }
@@ -98,8 +99,10 @@ def stack_env(*, keep_fortnox: bool = False) -> dict[str, str]:
     """
     env = os.environ.copy()
     env.setdefault("AIRFLOW__API__BASE_URL", API_URL)
-    if not (keep_fortnox and env.get("AIRFLOW_CONN_FORTNOX_DEFAULT")):
+    if not keep_fortnox:  # the demo's command-line consent answers on its own listener
         env["AIRFLOW_CONN_FORTNOX_DEFAULT"] = json.dumps(fortnox_connection())
+    elif not env.get("AIRFLOW_CONN_FORTNOX_DEFAULT"):  # make airflow: the Integrations view's
+        env["AIRFLOW_CONN_FORTNOX_DEFAULT"] = json.dumps(fortnox_connection(VIEW_CALLBACK))
     if "AIRFLOW_CONN_AIRFLOW_API" not in env and PASSWORDS_FILE.exists():
         env["AIRFLOW_CONN_AIRFLOW_API"] = json.dumps(airflow_api_connection())
     return env
@@ -186,7 +189,7 @@ SANDBOX = Component(
         "--seed",
         str(SANDBOX_SEED),
         "--redirect-uri",
-        REDIRECT_URI,
+        f"{REDIRECT_URI} {VIEW_CALLBACK}",  # the command line's and the Integrations view's
         "--state-file",
         str(SANDBOX_STATE),
     ],

@@ -45,7 +45,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help=f"or env {SECRET_ENV}; without either a random one is written to --secret-file",
     )
     p.add_argument("--secret-file", type=Path, default=DEFAULT_SECRET_FILE)
-    p.add_argument("--redirect-uri", default=DEFAULT_REDIRECT_URI)
+    p.add_argument(
+        "--redirect-uri",
+        default=DEFAULT_REDIRECT_URI,
+        help="the app's registered redirect URI (several: separated by spaces)",
+    )
     p.add_argument("--today", type=date.fromisoformat, default=None, help="YYYY-MM-DD")
     p.add_argument(
         "--locked-until",

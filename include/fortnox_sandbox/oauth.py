@@ -192,7 +192,8 @@ class AuthorizationServer:
         if not hmac.compare_digest(client_id, self.client.client_id):
             raise OAuthError("invalid_client", "unknown client_id")
         redirect_uri = params.get("redirect_uri", "")
-        if redirect_uri != self.client.redirect_uri:
+        # Like an app registered with several redirect URIs: separated by spaces.
+        if redirect_uri not in self.client.redirect_uri.split():
             raise OAuthError(
                 "invalid_request", "redirect_uri does not match the registered redirect URI"
             )

@@ -223,3 +223,18 @@ def test_access_tokens_expire_after_token_ttl(short_lived: Sandbox) -> None:
     assert expired.json()["ErrorInformation"]["code"] == 2000311
     renewed = short_lived.token(grant_type="refresh_token", refresh_token=answer["refresh_token"])
     assert short_lived.api(renewed.json()["access_token"], "financialyears").status_code == 200
+
+
+def test_an_app_with_several_redirect_uris_accepts_each_and_nothing_else() -> None:
+    # make airflow registers the command line's listener and the Integrations view's callback.
+    from include.fortnox_sandbox.oauth import AuthorizationServer, ClientRegistration, OAuthError
+
+    uris = "http://127.0.0.1:8765/callback http://127.0.0.1:8080/integrations/fortnox/callback"
+    server = AuthorizationServer(ClientRegistration("app", "secret", uris), lambda: {1})
+    params = {"client_id": "app", "response_type": "code", "state": "s", "scope": "bookkeeping"}
+    for uri in uris.split():
+        request = server.check_authorization_request({**params, "redirect_uri": uri})
+        assert request.redirect_uri == uri
+    for wrong in ("http://127.0.0.1:8080/other", uris, ""):
+        with pytest.raises(OAuthError, match="redirect_uri does not match"):
+            server.check_authorization_request({**params, "redirect_uri": wrong})
