@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -159,26 +158,36 @@ def company_year(company_name: str | None, fiscal_year_start: str | None) -> str
     return " ".join(part for part in (company_name, fiscal_year_start) if part)
 
 
-_FNAMN = re.compile(rb'^#FNAMN[ \t]+(?:"((?:[^"\\\r\n]|\\.)*)"|(\S+))', re.MULTILINE)
-_RAR0 = re.compile(rb"^#RAR[ \t]+0[ \t]+(\d{4})(\d{2})(\d{2})", re.MULTILINE)
-
-
 def sie_company_year(path: Path) -> tuple[str | None, str | None]:
     """Company name and fiscal-year start from a SIE file's head, for labels only.
 
-    Reads at most 64 KiB; None for what it cannot find (a broken or unreadable file).
+    Reads at most 64 KiB; the ``#FNAMN`` and ``#RAR 0`` lines are split by the SIE
+    lexer. None for what it cannot find (a broken or unreadable file).
     """
+    from include.sie4.lexer import split_line
+
     try:
         with path.open("rb") as handle:
             head = handle.read(1 << 16)
     except OSError:
         return None, None
-    name_match, year_match = _FNAMN.search(head), _RAR0.search(head)
-    name = None
-    if name_match:
-        raw = name_match.group(1) if name_match.group(1) is not None else name_match.group(2)
-        name = raw.replace(b'\\"', b'"').decode("cp437").strip() or None
-    start = "-".join(g.decode() for g in year_match.groups()) if year_match else None
+    name = start = None
+    for raw in head.splitlines():
+        line = raw.decode("cp437").strip()
+        if not line.startswith(("#FNAMN", "#RAR")):
+            continue
+        try:
+            fields = split_line(line)
+        except ValueError:
+            continue
+        if fields[0] == "#FNAMN" and name is None and len(fields) > 1:
+            name = fields[1].strip() or None if isinstance(fields[1], str) else None
+        elif fields[:2] == ["#RAR", "0"] and start is None and len(fields) > 2:
+            day = fields[2]
+            if isinstance(day, str) and len(day) == 8 and day.isdigit():
+                start = f"{day[:4]}-{day[4:6]}-{day[6:]}"
+        if name and start:
+            break
     return name, start
 
 
