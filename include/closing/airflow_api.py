@@ -100,30 +100,50 @@ def wait_for_approval_task(
     subject_contains: str | None = None,
     timeout: float = 600,
     poll: float = 1.0,
+    settle: float = 3.0,
 ) -> dict[str, Any]:
     """Poll until the approval task waits for its answer; its HITL detail. Without
-    ``run_id``: the one waiting approval whose subject contains ``subject_contains``."""
+    ``run_id``: the one waiting approval whose subject contains ``subject_contains``.
+
+    Not as soon as the detail exists: the task writes it before it defers, and an answer
+    in that moment fails the attempt (the executor sees the state change under it) and
+    the retry asks again. The detail is returned once its task has been `awaiting_input`
+    in the same try for ``settle`` seconds."""
     deadline = time.monotonic() + timeout
-    while True:
+
+    def find() -> dict[str, Any] | None:
         if run_id is not None:
-            detail = approval_task(base_url, token, run_id, dag_id=dag_id, task_id=task_id)
-        else:
-            waiting = waiting_approvals(
-                base_url, token, dag_id=dag_id, task_id=task_id, subject_contains=subject_contains
-            )
-            if len(waiting) > 1:
-                runs = ", ".join(str(d["task_instance"]["dag_run_id"]) for d in waiting)
-                raise AirflowApiError(
-                    f"{len(waiting)} approvals are waiting ({runs}): name the run"
-                )
-            detail = waiting[0] if waiting else None
-        if detail is not None:
-            return detail
+            return approval_task(base_url, token, run_id, dag_id=dag_id, task_id=task_id)
+        waiting = waiting_approvals(
+            base_url, token, dag_id=dag_id, task_id=task_id, subject_contains=subject_contains
+        )
+        if len(waiting) > 1:
+            runs = ", ".join(str(d["task_instance"]["dag_run_id"]) for d in waiting)
+            raise AirflowApiError(f"{len(waiting)} approvals are waiting ({runs}): name the run")
+        return waiting[0] if waiting else None
+
+    while True:
+        detail = find()
+        if detail is not None and _awaiting(detail):
+            time.sleep(settle)
+            again = find()
+            if again is not None and _awaiting(again) and _try(again) == _try(detail):
+                return again
         if time.monotonic() > deadline:
             raise AirflowApiError(
                 f"no approval task waiting in {dag_id} run {run_id} after {timeout} s"
             )
         time.sleep(poll)
+
+
+def _awaiting(detail: dict[str, Any]) -> bool:
+    return (detail.get("task_instance") or {}).get("state") == "awaiting_input" and not detail.get(
+        "response_received"
+    )
+
+
+def _try(detail: dict[str, Any]) -> int:
+    return int((detail.get("task_instance") or {}).get("try_number") or 0)
 
 
 def answer_approval(
