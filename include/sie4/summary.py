@@ -1,4 +1,4 @@
-"""``inspect``'s figures without a record per row: the voucher lines scanned with numpy.
+"""``inspect``'s figures without a record per row: the voucher lines scanned in C or numpy.
 
     summary, status = summarise(Path("big.se"), lenient=False)   # what `inspect --json` prints
 
@@ -6,12 +6,21 @@ The JSON object is the record path's (``cli.inspect_summary(parse(path))``), for
 every file: counts, debit total, unbalanced vouchers, errors and warnings. The
 header lines (everything outside ``#VER`` blocks) go through the record path's
 parser at their own line numbers; the ``#VER`` and row lines are split into
-fields by vectorised scans over chunks of the raw bytes (never the whole file at
-once), which give only what the summary needs: kinds, accounts, amounts in
-öre. The voucher checks are ``fastpath``'s, shared with the bulk path. Anything
-the scans cannot vouch for (a line the strict grammar below does not accept, a
-bad value, broken block structure, control characters, Latin-1 bytes,
-``#KSUMMA``) raises ``Fallback``: then the whole file is read on the record path.
+fields by a scan over chunks of the raw bytes (1 MB of whole lines, never the
+whole file at once), which gives only what the summary needs: kinds, accounts,
+amounts in öre. The voucher checks are ``fastpath``'s, shared with the bulk
+path. Anything the scan cannot vouch for (a line the strict grammar below does
+not accept, a bad value, broken block structure, control characters, Latin-1
+bytes, ``#KSUMMA``) raises ``Fallback``: then the whole file is read on the
+record path.
+
+Two scanners give the same findings (``tests/sie4/test_cscan.py``): ``_scan.c``,
+one pass of plain C over a chunk's bytes, called through ctypes on two threads
+(``_cscan``; built by ``make venv`` and used only while built from the current
+source), and ``_scan_chunk``, vectorised numpy over the whole chunk, the one
+used without the library (no compiler), with two worker processes for a big
+file. Either way the lexer vouches for each distinct object list once
+(``_plain_object_list``) and the calendar is checked once per distinct date.
 
 Accepted voucher lines, each field separated by spaces or tabs, a field bare or
 quoted (``"..."`` with ``\\"`` inside) where the record path allows both:
@@ -21,18 +30,17 @@ quoted (``"..."`` with ``\\"`` inside) where the record path allows both:
 
 with the account 1-6 bare digits, the amount ``-?digits[.d[d]]`` (at most 16
 integer digits), the quantity ``-?digits[.d{1,8}]`` and the dates real calendar
-dates. Only numpy is imported (no pyarrow, no numba): start-up is part of what a
-person waits for.
+dates. Only numpy and ctypes are imported (no pyarrow, no numba): start-up is
+part of what a person waits for.
 """
 
 from __future__ import annotations
 
 import functools
-import multiprocessing
 import os
 import threading
 from collections import deque
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -40,6 +48,7 @@ from typing import Any
 
 import numpy as np
 
+from include.sie4 import _cscan
 from include.sie4.decoding import BOM
 from include.sie4.fastpath import (
     EncodingSniffer,
@@ -59,11 +68,14 @@ __all__ = ["SummaryFigures", "summarise", "summary_json"]
 
 CHUNK = 1 << 20  # bytes per chunk (whole lines): bounds the temporaries
 _WORKERS = 2  # chunks scanned at once (the machine has 2 cores)
-_PROCESS_MIN_BYTES = 8 << 20  # below this a file is scanned in one process
+_PROCESS_MIN_BYTES = 8 << 20  # below this numpy scans a file in one process
 _PAD = 128  # zero bytes after a chunk: windows read past a line's end stay in bounds
 
 # Line classes.
 BLANK, HEADER, VER, OPEN, ROW, CLOSE = range(6)
+
+# The C scanner when built from the current _scan.c; else None and numpy scans.
+_C_SCANNER = _cscan.load()
 
 
 def _table(*values: int) -> np.ndarray:
@@ -182,10 +194,24 @@ class _Chunk:
 
 @dataclass(slots=True)
 class _ObjectLists:
-    """The object lists of a chunk that the lexer has read as plain pairs."""
+    """The object lists that the lexer has read as plain pairs (of a chunk, or a file)."""
 
     checked: set[bytes] = field(default_factory=set)
     long_ones: dict[bytes, bool] = field(default_factory=dict)
+
+    def plain(self, text: bytes) -> bool:
+        """``text`` (``{...}``) is one list of pairs: the lexer asked once per distinct list."""
+        if len(text) > 32:  # rare
+            ok = self.long_ones.get(text)
+            if ok is None:
+                ok = self.long_ones[text] = _plain_object_list(text)
+            return ok
+        if text in self.checked:
+            return True
+        if b"\\" in text or not _plain_object_list(text):
+            return False
+        self.checked.add(text)
+        return True
 
 
 _HASH_FACTORS = np.array(
@@ -216,7 +242,8 @@ class _Dates:
 
 def check_dates(values: np.ndarray) -> None:
     """Every date seen is a calendar date (30 February is not)."""
-    for value in np.unique(values).tolist():
+    # A set, not np.unique: that one imports numpy.ma on first use (25 ms of start-up).
+    for value in set(values.tolist()):
         try:
             date(value // 10_000, value // 100 % 100, value % 100)
         except ValueError:
@@ -424,11 +451,7 @@ class _Scan:
         known = self.objects
         long_ones = np.flatnonzero(length > 32)
         for i in long_ones.tolist():  # more than 32 bytes: rare, one by one
-            text = self.buf[at[i] : at[i] + length[i]].tobytes()
-            ok = known.long_ones.get(text)
-            if ok is None:
-                ok = known.long_ones[text] = _plain_object_list(text)
-            if not ok:
+            if not known.plain(self.buf[at[i] : at[i] + length[i]].tobytes()):
                 raise Fallback
         if len(long_ones):
             short = length <= 32
@@ -451,11 +474,8 @@ class _Scan:
             _, first = np.unique(hashes[rest], return_index=True)
             firsts += rest[first].tolist()
         for row in firsts:
-            text = self.buf[at[row] : at[row] + length[row]].tobytes()
-            if text not in known.checked:
-                if b"\\" in text or not _plain_object_list(text):
-                    raise Fallback
-                known.checked.add(text)
+            if not known.plain(self.buf[at[row] : at[row] + length[row]].tobytes()):
+                raise Fallback
         representative = np.zeros(len(at), dtype=np.intp)
         if len(rest):
             order = np.array(firsts[1:], dtype=np.intp)
@@ -611,6 +631,37 @@ def _scan_chunk(raw: bytes, first_line: int, offset: int, final: bool) -> tuple[
     return chunk, count
 
 
+def _scan_chunk_c(
+    raw: bytes, first_line: int, offset: int, final: bool, objects: _ObjectLists | None = None
+) -> tuple[_Chunk, int]:
+    """``_scan_chunk`` by the C scanner: the same findings, or Fallback where it raises it.
+
+    ``objects``: the lists the lexer has vouched for so far (shared by a file's chunks).
+    """
+    assert _C_SCANNER is not None
+    found = _C_SCANNER.scan(raw, final=final)
+    if found is None:  # pragma: no cover - its arrays are sized never to be too small
+        return _scan_chunk(raw, first_line, offset, final)
+    known = _ObjectLists() if objects is None else objects
+    for start, length in found.lists.tolist():
+        if not known.plain(raw[start : start + length]):
+            raise Fallback
+    header = [(first_line + i, raw[start:end]) for i, start, end in found.header.tolist()]
+    chunk = _Chunk(
+        classes=found.classes,
+        header=header,
+        ver_line=(found.ver[:, 0] + first_line).astype(np.int32),
+        ver_offset=found.ver[:, 1] + offset,
+        row_line=found.row_line + np.int32(first_line),
+        row_kind=found.row_kind,
+        row_ore=found.row_ore,
+        row_decimals=found.row_decimals,
+        row_account_key=found.row_key,
+        dates=found.dates,
+    )
+    return chunk, found.lines
+
+
 # The non-blank line classes that may follow each other: header lines, and blocks
 # ``#VER { row* }``. Whether a line may come next depends on the one before only.
 _FOLLOWS = np.zeros((6, 6), dtype=np.bool_)
@@ -654,14 +705,18 @@ class SummaryFigures:
 def _read_chunks(fd: int, start: int, size: int) -> tuple[list[_Chunk], str]:
     """Scan the file chunk by chunk: (findings, the reader's choice of encoding).
 
-    A big file's chunks are scanned by two worker processes, in order, a few in
-    flight (bounded memory) while this process reads the next: the scans are many
-    small numpy calls, so threads would mostly wait for the GIL. A small file is
-    scanned here (a worker costs more than it saves).
+    A few chunks in flight (bounded memory), scanned in order while this thread
+    reads and sniffs the next. With the C scanner two threads scan (the call
+    releases the GIL) and the lexer's word on each object list is kept for the
+    whole file. With numpy a big file's chunks go to two worker processes: the
+    scans are many small numpy calls, so threads would mostly wait for the GIL.
     """
     sniffer = EncodingSniffer()
     chunks: list[_Chunk] = []
     pending: deque[Future[tuple[_Chunk, int]]] = deque()
+    scan: Any = _scan_chunk
+    if _C_SCANNER is not None:
+        scan = functools.partial(_scan_chunk_c, objects=_ObjectLists())
     with _scan_pool(size - start) as pool:
         try:
             line = 1
@@ -669,7 +724,7 @@ def _read_chunks(fd: int, start: int, size: int) -> tuple[list[_Chunk], str]:
             for at, raw, final in line_chunks(read, start, size, CHUNK):
                 sniffer.feed(raw, final=final)
                 # Line numbers: the chunk's first line is known once the one before is done.
-                pending.append(pool.submit(_scan_chunk, raw, 1, at, final))
+                pending.append(pool.submit(scan, raw, 1, at, final))
                 if len(pending) > _WORKERS:
                     line = _collect(pending.popleft(), line, chunks)
             while pending:
@@ -700,9 +755,16 @@ class _Here:
 
 
 def _scan_pool(size: int) -> Any:
-    """Two forked worker processes for a big file where fork is safe; else this process."""
+    """Where the chunks are scanned: two threads (C) or two forked worker processes
+    (numpy, where fork is safe) for a file of several chunks; else this thread."""
+    if _C_SCANNER is not None:
+        return ThreadPoolExecutor(max_workers=_WORKERS) if size > CHUNK else _Here()
     if size < _PROCESS_MIN_BYTES or threading.active_count() > 1:
         return _Here()  # fork with other threads running could copy a held lock
+    # Imported here: 30 ms of start-up that the C scanner's runs do without.
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     try:
         context = multiprocessing.get_context("fork")
     except ValueError:  # pragma: no cover - no fork on this platform

@@ -2,7 +2,8 @@
 
 Every case compares ``summary.summarise(path)`` with ``cli.inspect_summary(parse(path))``
 (strict and lenient) and the exit status. Where the fast path must not give up,
-``fast=True`` fails the test if it falls back to the record path.
+``fast=True`` fails the test if it falls back to the record path. Each test runs with
+either chunk scanner: numpy, and C (``_scan.c``; skipped when it cannot be built).
 """
 
 from __future__ import annotations
@@ -25,11 +26,22 @@ from _cases import (
     generate_lines,
     voucher,
 )
+from _cscan_kit import BUILT, c_scanner
 from _sie4_testkit import CORPUS_DIR, FIXTURES, REPO_ROOT
 
 from include.sie4 import summary
 from include.sie4.cli import inspect_summary
 from include.sie4.reader import parse
+
+
+@pytest.fixture(autouse=True, params=["numpy", "C"])
+def scanner(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The chunk scanner the test's summaries use (subprocesses: as the process loads it)."""
+    chosen = c_scanner() if request.param == "C" else None
+    if request.param == "C" and chosen is None:
+        pytest.skip("no C scanner: neither include/sie4/_scan.so nor a C compiler")
+    monkeypatch.setattr(summary, "_C_SCANNER", chosen)
+    return str(request.param)
 
 
 def record_path(path: Path, lenient: bool) -> tuple[dict[str, object], int]:
@@ -157,23 +169,31 @@ def test_tiny_chunks_split_lines_vouchers_and_twins(
 
 _IN_WORKERS = """
 import json, sys
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 from include.sie4 import summary
+if sys.argv[2] == "numpy":
+    summary._C_SCANNER = None
 summary._PROCESS_MIN_BYTES = 0
 summary.CHUNK = 4096
 path = Path(sys.argv[1])
-assert isinstance(summary._scan_pool(path.stat().st_size), summary.ProcessPoolExecutor)
+pool = summary._scan_pool(path.stat().st_size)
+expected = ProcessPoolExecutor if sys.argv[2] == "numpy" else ThreadPoolExecutor
+assert isinstance(pool, expected), pool
 print(json.dumps(summary.summarise(path, lenient=False)))
 """
 
 
-def test_worker_processes_give_the_same_object(tmp_path: Path) -> None:
-    # A big file's chunks go to forked workers (only in a process without other threads,
-    # hence a fresh interpreter): the same JSON, and a chunk that only the record path can
-    # read (a worker raises Fallback) still falls back.
+def test_worker_processes_give_the_same_object(tmp_path: Path, scanner: str) -> None:
+    # numpy: a big file's chunks go to forked workers (only in a process without other
+    # threads, hence a fresh interpreter); C: to two threads. The same JSON, and a chunk
+    # that only the record path can read (a worker raises Fallback) still falls back.
+    if scanner == "C" and BUILT is None:
+        pytest.skip("the subprocess has no C scanner: include/sie4/_scan.so is not built")
+
     def in_workers(path: Path) -> object:
         done = subprocess.run(
-            [sys.executable, "-c", _IN_WORKERS, str(path)],
+            [sys.executable, "-c", _IN_WORKERS, str(path), scanner],
             capture_output=True,
             text=True,
             check=True,
