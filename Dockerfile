@@ -38,7 +38,24 @@ COPY --chown=50000:0 plugins ./plugins
 COPY --chown=50000:0 include ./include
 COPY --chown=50000:0 scripts/deploy_init.py ./scripts/deploy_init.py
 
+# inspect's C scanner (include/sie4/_scan.c, plain C, loaded with ctypes), built as `make venv`
+# builds it, with its source's sha256 compiled in; the compiler leaves in the same layer.
+# Debian's gcc of the base image's release: pinning its exact version would break each update.
+USER 0
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+# hadolint ignore=DL3008
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends gcc libc6-dev \
+ && cc -O2 -shared -fPIC \
+        -DSCAN_SOURCE_HASH="\"$(sha256sum include/sie4/_scan.c | cut -d' ' -f1)\"" \
+        include/sie4/_scan.c -o include/sie4/_scan.so \
+ && chown 50000:0 include/sie4/_scan.so \
+ && apt-get purge -y --auto-remove gcc libc6-dev \
+ && rm -rf /var/lib/apt/lists/*
+USER 50000
+
 # Bytecode and the SIE bulk reader's numba kernels are compiled once into the image, not in
 # every task process (seconds each).
 RUN python -m compileall -q dags plugins include scripts \
- && python -c "from include.sie4.bulk import warm_up; warm_up()"
+ && python -c "from include.sie4.bulk import warm_up; warm_up()" \
+ && python -c "from include.sie4._cscan import load; assert load(), 'C scanner not loadable'"
