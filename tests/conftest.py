@@ -100,3 +100,24 @@ def airflow_db() -> Path:
     if result.returncode != 0:
         pytest.fail(f"airflow db migrate failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
     return _AIRFLOW_HOME
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Files with slow tests first, the browser's before all, each file's tests in order.
+
+    scripts/run_tests.sh gives whole files to two workers in this order: the longest start
+    first, so no long file is left running alone at the end.
+    """
+
+    def file_of(item: pytest.Item) -> str:
+        return item.nodeid.split("::")[0]
+
+    rank: dict[str, int] = {}
+    for item in items:
+        weight = 2
+        if item.get_closest_marker("browser"):
+            weight = 0
+        elif item.get_closest_marker("slow"):
+            weight = 1
+        rank[file_of(item)] = min(rank.get(file_of(item), 2), weight)
+    items.sort(key=lambda item: rank[file_of(item)])  # stable: a file's order is kept
