@@ -18,7 +18,14 @@ DAG's description (Details tab) says both. Sources:
    for the next run; temporary names (`*.part`, `*.tmp`, `~$*`, ...) are never taken.
 3. **Manual run**: give `file_path` to load one file from anywhere (it is not moved), or
    set `scan_landing` to load every landed extract the warehouse lacks (catch-up after a
-   paused DAG or a lost event).
+   paused DAG or a lost event), the ones a load rejected before included.
+
+A run without events or `file_path` (every timer run, a manual run with the defaults) also
+loads the landed extracts the warehouse lacks: an asset event Airflow held back
+([apache/airflow#56050](https://github.com/apache/airflow/issues/56050)) or never sent is
+caught up within 15 minutes. An extract a load rejected or refused is noted in
+`data/landing/.rejected/` and left to a person (`scan_landing`), so it does not fail every
+timer run.
 
 Each load replaces one (company, fiscal year) partition in one transaction; loading the same
 extract again changes nothing. An extract **older** than the partition's current one
@@ -53,7 +60,8 @@ from pipeline.assets import FORTNOX_LANDING, WAREHOUSE_BOOKS
     dag_id="sie4_to_warehouse",
     doc_md=__doc__,
     description="Loads SIE files into the warehouse. Schedule: on every fortnox_landing asset "
-    "event, and every 15 minutes (*/15 * * * *, UTC) for the inbox folder.",
+    "event, and every 15 minutes (*/15 * * * *, UTC) for the inbox folder and landed "
+    "extracts not loaded yet.",
     schedule=AssetOrTimeSchedule(
         timetable=CronTriggerTimetable("*/15 * * * *", timezone="UTC"),
         assets=FORTNOX_LANDING,
@@ -98,7 +106,8 @@ from pipeline.assets import FORTNOX_LANDING, WAREHOUSE_BOOKS
         "scan_landing": Param(
             False,
             type="boolean",
-            description="Also load landed extracts the warehouse lacks (catch-up, manual runs).",
+            description="Load every landed extract the warehouse lacks, also those a load "
+            "rejected before (a run without events or file_path loads the others anyway).",
         ),
     },
 )
@@ -120,8 +129,13 @@ def sie4_to_warehouse() -> None:
         from include.settings import data_dir
 
         events = [e.extra for e in (triggering_asset_events or {}).get(FORTNOX_LANDING, [])]
-        if params["scan_landing"]:
-            events += unloaded_landing_events(data_dir(), warehouse_url())
+        # A run without events or a file (the timer's, a plain manual one) also catches up
+        # landed extracts not loaded yet: an event Airflow held back (#56050) or never sent.
+        if params["scan_landing"] or not (events or params["file_path"]):
+            skip_rejected = not params["scan_landing"]  # those wait for a person
+            events += unloaded_landing_events(
+                data_dir(), warehouse_url(), skip_rejected=skip_rejected
+            )
         return collect_work(
             data_dir(),
             file_path=params["file_path"],

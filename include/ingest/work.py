@@ -90,10 +90,40 @@ def collect_work(
     return items
 
 
-def unloaded_landing_events(data_root: Path, warehouse_url: str) -> list[dict[str, Any]]:
+REJECTED_DIR = ".rejected"  # under landing/: one note per landed extract a load rejected
+
+
+def rejection_note(data_root: Path, extract_id: str) -> Path:
+    return data_root / "landing" / REJECTED_DIR / f"{Path(extract_id).name}.json"
+
+
+def note_rejection(data_root: Path, extract_id: str, reason: str, *, refused: bool) -> None:
+    """Remember that a load rejected (or refused) this landed extract: the timer's catch-up
+    leaves it alone instead of failing on it every 15 minutes. The extract stays as it is."""
+    from datetime import UTC, datetime
+
+    note = rejection_note(data_root, extract_id)
+    note.parent.mkdir(parents=True, exist_ok=True)
+    body = {
+        "extract_id": extract_id,
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "outcome": "refused" if refused else "rejected",
+        "reason": reason[:4000],
+    }
+    temporary = note.with_name(f".{note.name}.tmp")
+    temporary.write_text(json.dumps(body, ensure_ascii=False, indent=2), encoding="utf-8")
+    temporary.replace(note)
+
+
+def unloaded_landing_events(
+    data_root: Path, warehouse_url: str, *, skip_rejected: bool = False
+) -> list[dict[str, Any]]:
     """The newest landed extract of each company and year that the warehouse lacks.
 
-    Catch-up for events that never arrived (a paused DAG, a manual `dags test`).
+    Catch-up for events that never arrived (a paused DAG, a manual `dags test`, an event
+    Airflow held back). ``skip_rejected``: leave out the extracts a load has already
+    rejected or refused (``note_rejection``), as the timer's runs do; a manual catch-up
+    tries them again.
     """
     import sqlalchemy as sa
 
@@ -119,6 +149,8 @@ def unloaded_landing_events(data_root: Path, warehouse_url: str) -> list[dict[st
         for year_dir in sorted(p for p in company_dir.iterdir() if p.is_dir()):
             newest = latest_extract(year_dir)
             if newest is None or newest.name in loaded:
+                continue
+            if skip_rejected and rejection_note(data_root, newest.name).exists():
                 continue
             manifest = read_manifest(newest)
             events.append(
@@ -276,21 +308,32 @@ def run_work_item(
         else:
             raise ValueError(f"unknown work item kind {kind!r}")
     except SieError as error:
-        raise RejectedFile(str(error)) from error
+        raise _noted(item, data_root, RejectedFile(str(error))) from error
     except OlderExtractError as error:  # the newer books stay; retrying will not change that
-        raise RefusedOlderExtract(f"{error} {force_hint(sie_path)}") from error
+        older = RefusedOlderExtract(f"{error} {force_hint(sie_path)}")
+        raise _noted(item, data_root, older) from error
     except (TypeError, ValueError) as error:
         if extract_dir is None:  # not about open items
             raise
         # A bad open item (the books and the items roll back together): name its file.
         files = ", ".join(str(extract_dir / name) for name in OPEN_ITEM_FILES.values())
-        raise RejectedFile(f"{error} (open items in {files})") from error
+        raise _noted(item, data_root, RejectedFile(f"{error} (open items in {files})")) from error
+    if kind == "landing":
+        rejection_note(data_root, item["event"]["extract_id"]).unlink(missing_ok=True)
 
     detail = load_detail(result)
     outcome_name = "unchanged" if result.skipped else "loaded"
     source = "fortnox" if kind == "landing" else kind
     shown = label(item, detail["company_name"], detail["fiscal_year_start"])
     return WorkResult(shown, outcome_name, not result.skipped, _partition(detail, source), detail)
+
+
+def _noted(item: dict[str, Any], data_root: Path, error: RejectedFile) -> RejectedFile:
+    """``error``, after noting it for a landed extract (``note_rejection``)."""
+    if item["kind"] == "landing":
+        refused = isinstance(error, RefusedOlderExtract)
+        note_rejection(data_root, item["event"]["extract_id"], str(error), refused=refused)
+    return error
 
 
 def _process_inbox(

@@ -209,6 +209,68 @@ def test_older_extract_is_refused_unless_forced(load_dag, project_data, tmp_path
     assert _current_file(url) == "older.se"
 
 
+def _land(
+    data: Path, tenant: str, extract_id: str, sie: bytes, company: tuple[str, str, str]
+) -> None:
+    """A published extract in the landing zone, as fortnox_extract leaves it."""
+    org_number, name, start = company
+    extract = data / "landing" / tenant / f"{start}_{start[:4]}-12-31" / extract_id
+    extract.mkdir(parents=True)
+    (extract / "sie4.se").write_bytes(sie)
+    manifest = {
+        "company": tenant,
+        "org_number": org_number,
+        "company_name": name,
+        "fiscal_year_start": start,
+        "fiscal_year_end": f"{start[:4]}-12-31",
+        "extract_id": extract_id,
+    }
+    (extract / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_a_run_without_events_catches_up_landed_extracts_but_not_rejected_ones(  # type: ignore[no-untyped-def]
+    load_dag, project_data, tmp_path, capfd
+) -> None:
+    """The timer's runs (and a plain manual run) load landed extracts the warehouse lacks:
+    an asset event Airflow held back or never sent. One a load rejected is tried again only
+    by a manual catch-up (``scan_landing``), not every 15 minutes."""
+    from include.books import generate_books
+    from include.ingest.work import rejection_note
+    from include.sie4 import write_sie
+
+    data, url = project_data
+    books = generate_books(7, vouchers_per_year=40, years=1)
+    start = books.years[-1].fiscal_year.start
+    doc = books.to_sie(start)
+    write_sie(doc, tmp_path / "good.se")
+    company = (doc.company.org_number, doc.company.name, start.isoformat())
+    _land(data, "1001", "20260101T000000Z-good", (tmp_path / "good.se").read_bytes(), company)
+    broken = ("556000-0001", "Trasig AB", start.isoformat())
+    _land(data, "1002", "20260101T000000Z-broken", BROKEN_FIXTURE.read_bytes(), broken)
+
+    first = load_dag.test()  # no events, no file: what a timer run gets
+    out = capfd.readouterr().out
+    assert sorted(_labels(first, "load_file")) == sorted(
+        [f"{doc.company.name} {start.isoformat()}", f"Trasig AB {start.isoformat()}"]
+    )
+    assert str(first.state) == "failed"  # the broken extract is named by the summary
+    assert f"{doc.company.name} {start.isoformat()}): loaded" in out
+    with sa.create_engine(url).connect() as conn:
+        loaded = set(conn.scalars(sa.text("select extract_id from extract")))
+    assert loaded == {"20260101T000000Z-good"}
+    note = json.loads(rejection_note(data, "20260101T000000Z-broken").read_text())
+    assert note["outcome"] == "rejected" and "line" in note["reason"]
+
+    second = load_dag.test()  # the next timer run: nothing left to do, nothing fails
+    ran = [state for state in _task_states(second)["load_file"] if state != "skipped"]
+    assert ran == []  # mapped over no file: only Airflow's skipped placeholder
+    assert str(second.state) == "success"
+
+    retried = load_dag.test(run_conf={"scan_landing": True, "include_inbox": False})
+    assert _labels(retried, "load_file") == [f"Trasig AB {start.isoformat()}"]
+    assert str(retried.state) == "failed"
+
+
 def test_the_schedule_shows_the_asset_and_the_15_minutes(
     load_dag, project_data, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]

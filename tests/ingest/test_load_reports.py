@@ -201,3 +201,39 @@ def test_a_landed_file_given_by_path_loads_as_its_extract(world) -> None:  # typ
     assert label(item) == "Exempel AB 2024-01-01"
     (elsewhere,) = collect_work(data, file_path=str(GOOD), landing_events=[])
     assert elsewhere == {"kind": "file", "path": str(GOOD.resolve())}
+
+
+def test_a_rejected_landed_extract_is_noted_and_the_note_goes_when_it_loads(world) -> None:  # type: ignore[no-untyped-def]
+    from include.ingest.work import (
+        RejectedFile,
+        rejection_note,
+        run_work_item,
+        unloaded_landing_events,
+    )
+
+    data, url = world
+    extract = data / "landing" / "2033757" / "2024-01-01_2024-12-31" / "20250101T000000Z-ab"
+    extract.mkdir(parents=True)
+    (extract / "sie4.se").write_bytes(BROKEN.read_bytes())
+    manifest = {
+        "company": "2033757",
+        "org_number": "556677-8899",
+        "company_name": "Exempel AB",
+        "fiscal_year_start": "2024-01-01",
+        "fiscal_year_end": "2024-12-31",
+        "extract_id": "20250101T000000Z-ab",
+    }
+    (extract / "manifest.json").write_text(json.dumps(manifest))
+    (item,) = collect_work(data, file_path=None, landing_events=unloaded_landing_events(data, url))
+    with pytest.raises(RejectedFile):
+        run_work_item(item, data, url)
+    note = rejection_note(data, "20250101T000000Z-ab")
+    assert json.loads(note.read_text())["outcome"] == "rejected"
+    assert unloaded_landing_events(data, url, skip_rejected=True) == []  # the timer's runs
+    assert len(unloaded_landing_events(data, url)) == 1  # a person's catch-up still sees it
+    assert (extract / "sie4.se").read_bytes() == BROKEN.read_bytes()  # nothing is lost
+
+    (extract / "sie4.se").write_bytes(GOOD.read_bytes())  # fixed (a new extract, or by hand)
+    assert run_work_item(item, data, url).loaded
+    assert not note.exists()
+    assert unloaded_landing_events(data, url) == []
