@@ -181,11 +181,11 @@ def test_reports_by_index_takes_any_pull_shape() -> None:
     assert reports_by_index([one, {"map_index": 7}], 2) == [None, one]  # stale index ignored
 
 
-def test_a_landed_file_given_by_path_loads_as_its_extract(world) -> None:  # type: ignore[no-untyped-def]
-    data, _ = world
+def _landed(data: Path, sie: bytes) -> Path:
+    """Exempel AB's 2024 extract in the landing zone, as fortnox_extract publishes it."""
     extract = data / "landing" / "2033757" / "2024-01-01_2024-12-31" / "20250101T000000Z-ab"
     extract.mkdir(parents=True)
-    (extract / "sie4.se").write_bytes(GOOD.read_bytes())
+    (extract / "sie4.se").write_bytes(sie)
     manifest = {
         "company": "2033757",
         "org_number": "556677-8899",
@@ -195,6 +195,12 @@ def test_a_landed_file_given_by_path_loads_as_its_extract(world) -> None:  # typ
         "extract_id": "20250101T000000Z-ab",
     }
     (extract / "manifest.json").write_text(json.dumps(manifest))
+    return extract
+
+
+def test_a_landed_file_given_by_path_loads_as_its_extract(world) -> None:  # type: ignore[no-untyped-def]
+    data, _ = world
+    extract = _landed(data, GOOD.read_bytes())
     (item,) = collect_work(data, file_path=str(extract / "sie4.se"), landing_events=[])
     assert item["kind"] == "landing"  # the tenant id and open items come with it
     assert item["event"]["path"] == "landing/2033757/2024-01-01_2024-12-31/20250101T000000Z-ab"
@@ -212,18 +218,7 @@ def test_a_rejected_landed_extract_is_noted_and_the_note_goes_when_it_loads(worl
     )
 
     data, url = world
-    extract = data / "landing" / "2033757" / "2024-01-01_2024-12-31" / "20250101T000000Z-ab"
-    extract.mkdir(parents=True)
-    (extract / "sie4.se").write_bytes(BROKEN.read_bytes())
-    manifest = {
-        "company": "2033757",
-        "org_number": "556677-8899",
-        "company_name": "Exempel AB",
-        "fiscal_year_start": "2024-01-01",
-        "fiscal_year_end": "2024-12-31",
-        "extract_id": "20250101T000000Z-ab",
-    }
-    (extract / "manifest.json").write_text(json.dumps(manifest))
+    extract = _landed(data, BROKEN.read_bytes())
     (item,) = collect_work(data, file_path=None, landing_events=unloaded_landing_events(data, url))
     with pytest.raises(RejectedFile):
         run_work_item(item, data, url)
